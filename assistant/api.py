@@ -1,0 +1,301 @@
+"""The public API that the CLI, the chat page and scripts all call."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from .config import Config
+from .errors import AssistantError, InputError
+from .extractive import answers_question, compose, find_evidence, refusal
+from .followup import condense_by_rules
+from .indexing import BuildReport, Progress, sync_index
+from .ingest import load_document, load_documents
+from .prompts import language_of
+from .retrieve import Passage, Retrieval, retrieve
+from .store import check_compatible, current_generation, folder_size, open_generation
+
+log = logging.getLogger(__name__)
+MODES = ("auto", "llm", "extractive")
+
+
+@dataclass(frozen=True)
+class Source:
+    doc: str
+    title: str
+    section: str
+    text: str
+    score: float
+    highlight: str = ""
+    chunk_id: str = ""
+
+
+@dataclass
+class Answer:
+    text: str
+    found: bool
+    sources: list[Source]
+    timings: dict[str, float]
+    question: str
+    condensed_question: str
+    mode: str
+    checks: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def resolve_config(config: Config | None = None, index_dir: str | Path | None = None) -> Config:
+    config = config or Config.from_env()
+    return config.replace(index_dir=Path(index_dir).expanduser()) if index_dir is not None else config
+
+
+def build_index(
+    paths: list[str | Path] | None = None,
+    *,
+    index_dir: str | Path | None = None,
+    rebuild: bool = False,
+    config: Config | None = None,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Make the index hold exactly these files and folders (default: the bundled corpus)."""
+    config = resolve_config(config, index_dir)
+    documents = load_documents(list(paths) if paths else [config.corpus_dir])
+    return sync_index(documents, set(), config, _embedder(config), rebuild=rebuild, progress=progress)
+
+
+def add_documents(
+    paths: list[str | Path],
+    *,
+    index_dir: str | Path | None = None,
+    config: Config | None = None,
+    progress: Progress | None = None,
+    replace: bool = False,
+) -> BuildReport:
+    """Add documents to the index, keeping the ones it holds; a name clash is refused unless replace."""
+    config = resolve_config(config, index_dir)
+    documents = load_documents(list(paths))
+    existing = _indexed_documents(config)
+    if not replace:
+        clashes = [d.doc_id for d in documents if d.doc_id in existing and existing[d.doc_id] != d.content_hash]
+        if clashes:
+            raise InputError(
+                f"A different document named {', '.join(clashes)} is already indexed; remove it first or rename the file."
+            )
+    return sync_index(documents, set(existing), config, _embedder(config), progress=progress)
+
+
+def remove_documents(
+    doc_ids: list[str], *, index_dir: str | Path | None = None, config: Config | None = None
+) -> BuildReport:
+    config = resolve_config(config, index_dir)
+    existing = _indexed_documents(config)
+    unknown = [d for d in doc_ids if d not in existing]
+    if unknown:
+        raise InputError(f"Not in the index: {', '.join(unknown)}.")
+    keep = set(existing) - set(doc_ids)
+    return sync_index([], keep, config, _embedder(config))
+
+
+def rebuild_index(
+    *, index_dir: str | Path | None = None, config: Config | None = None, progress: Progress | None = None
+) -> BuildReport:
+    """Re-read every indexed document from its file and embed everything again."""
+    config = resolve_config(config, index_dir)
+    generation = open_generation(config.index_dir)
+    records = list(generation.manifest.documents.values())
+    missing = [r.path for r in records if not Path(r.path).exists()]
+    if missing:
+        raise InputError(f"Cannot rebuild: these source files are gone: {', '.join(missing)}.")
+    documents = [load_document(Path(r.path), doc_id=r.doc_id) for r in records]
+    return sync_index(documents, set(), config, _embedder(config), rebuild=True, progress=progress)
+
+
+def index_status(*, index_dir: str | Path | None = None, config: Config | None = None) -> dict:
+    """What the index holds and how it was built; `exists` is False when there is none yet."""
+    config = resolve_config(config, index_dir)
+    folder = current_generation(config.index_dir)
+    if folder is None:
+        return {"index_dir": str(config.index_dir), "exists": False}
+    manifest = open_generation(config.index_dir).manifest
+    return {
+        "index_dir": str(config.index_dir),
+        "exists": True,
+        "generation": folder.name,
+        "built_at": manifest.built_at,
+        **manifest.settings(),
+        "documents": [asdict(d) for d in manifest.documents.values()],
+        "chunks": manifest.chunk_count,
+        "size_bytes": folder_size(folder),
+    }
+
+
+def answer(
+    question: str,
+    history: list[dict] | None = None,
+    *,
+    index_dir: str | Path | None = None,
+    mode: str = "auto",
+    config: Config | None = None,
+) -> Answer:
+    """Answer a question from the indexed documents, with sources, best first."""
+    result = None
+    for item in answer_stream(question, history, index_dir=index_dir, mode=mode, config=config):
+        if isinstance(item, Answer):
+            result = item
+    assert result is not None
+    return result
+
+
+def answer_stream(
+    question: str,
+    history: list[dict] | None = None,
+    *,
+    index_dir: str | Path | None = None,
+    mode: str = "auto",
+    config: Config | None = None,
+) -> Iterator[str | Answer]:
+    """Yield the answer text as it is produced, then the complete Answer."""
+    started = time.perf_counter()
+    config = resolve_config(config, index_dir)
+    question = _check_question(question, config)
+    if mode not in MODES:
+        raise InputError(f"Unknown answer mode {mode!r}; choose one of {', '.join(MODES)}.")
+    generation = open_generation(config.index_dir)
+    embeddings = _embedder(config)
+    check_compatible(generation.manifest, config, embeddings.model_id, embeddings.dimension)
+    chat_model = _chat_model(config, mode)
+    timings: dict[str, float] = {}
+
+    tick = time.perf_counter()
+    condensed = _condense(question, history, chat_model)
+    timings["condense"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    retrieval = retrieve(condensed, generation, embeddings, config)
+    timings["retrieve"] = time.perf_counter() - tick
+
+    tick = time.perf_counter()
+    lang = language_of(question)
+    if chat_model is not None:
+        from .generative import generate_answer
+
+        result = None
+        for item in generate_answer(question, condensed, retrieval, chat_model, embeddings, config, lang):
+            if isinstance(item, str):
+                if "first_token" not in timings:
+                    timings["first_token"] = time.perf_counter() - started
+                yield item
+            else:
+                result = item
+        assert result is not None
+        text, found, sources, checks, used_mode = result
+    else:
+        text, found, sources = extractive_answer(question, condensed, retrieval, embeddings, lang)
+        checks, used_mode = [], "extractive"
+        timings["first_token"] = time.perf_counter() - started
+        yield text
+    timings["answer"] = time.perf_counter() - tick
+    timings["total"] = time.perf_counter() - started
+    yield Answer(
+        text=text,
+        found=found,
+        sources=sources,
+        timings=timings,
+        question=question,
+        condensed_question=condensed,
+        mode=used_mode,
+        checks=checks,
+    )
+
+
+def extractive_answer(
+    question: str, condensed: str, retrieval: Retrieval, embeddings, lang: str
+) -> tuple[str, bool, list[Source]]:
+    """The extractive answer text, whether it was found, and the sources with the cited one first."""
+    if retrieval.unmatched_anchors or not retrieval.passages:
+        return refusal(lang), False, to_sources(retrieval.passages)
+    evidence = find_evidence(condensed, retrieval.passages, embeddings, retrieval.query_vector, lang, focus=question)
+    if not answers_question(evidence, condensed, lang):
+        return refusal(lang), False, to_sources(retrieval.passages)
+    assert evidence is not None
+    return (
+        compose(evidence, question, lang),
+        True,
+        to_sources(retrieval.passages, evidence.passage_index, evidence.sentence),
+    )
+
+
+def to_sources(passages: list[Passage], cited: int | None = None, highlight: str = "") -> list[Source]:
+    """Sources best first; the cited passage leads, since the answer's [1] points to it."""
+    order = list(range(len(passages)))
+    if cited is not None:
+        order.remove(cited)
+        order.insert(0, cited)
+    return [
+        Source(
+            doc=passages[i].doc,
+            title=passages[i].title,
+            section=passages[i].section,
+            text=passages[i].text,
+            score=round(passages[i].score, 6),
+            highlight=highlight if i == cited else "",
+            chunk_id=passages[i].chunk_id,
+        )
+        for i in order
+    ]
+
+
+def _check_question(question: object, config: Config) -> str:
+    if not isinstance(question, str) or not question.strip():
+        raise InputError("The question is empty: type a question about the documents.")
+    question = question.strip()
+    if len(question) > config.max_question_chars:
+        raise InputError(
+            f"The question is too long ({len(question)} characters; the limit is {config.max_question_chars})."
+            " Ask about one thing at a time."
+        )
+    return question
+
+
+def _condense(question: str, history: list[dict] | None, chat_model) -> str:
+    if chat_model is not None and history:
+        from .generative import condense_with_model
+
+        try:
+            return condense_with_model(question, history, chat_model)
+        except AssistantError as exc:
+            log.warning("condensing with the model failed, using rules: %s", exc)
+    return condense_by_rules(question, history)
+
+
+def _embedder(config: Config):
+    from .embed import get_embedder
+
+    return get_embedder(config)
+
+
+def _chat_model(config: Config, mode: str):
+    """The chat model for llm/auto modes; auto falls back to extractive when none loads."""
+    if mode == "extractive" or config.llm == "none":
+        if mode == "llm":
+            raise InputError("No language model is configured (ASSISTANT_LLM=none); use mode 'extractive'.")
+        return None
+    from .llm import ModelUnavailable, get_chat_model
+
+    try:
+        return get_chat_model(config)
+    except ModelUnavailable as exc:
+        if mode == "llm":
+            raise
+        log.warning("no language model, answering extractively: %s", exc)
+        return None
+
+
+def _indexed_documents(config: Config) -> dict[str, str]:
+    if current_generation(config.index_dir) is None:
+        return {}
+    return {d.doc_id: d.content_hash for d in open_generation(config.index_dir).manifest.documents.values()}

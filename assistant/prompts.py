@@ -1,0 +1,21 @@
+"""Prompt and answer templates, one text file per template and language, in ``prompts/``."""
+
+from __future__ import annotations
+
+import functools
+
+from .config import PROMPTS_DIR
+
+
+@functools.lru_cache(maxsize=64)
+def template(name: str, lang: str) -> str:
+    """The template ``prompts/<name>.<lang>.txt`` (falling back to English)."""
+    for candidate in (PROMPTS_DIR / f"{name}.{lang}.txt", PROMPTS_DIR / f"{name}.en.txt"):
+        if candidate.exists():
+            return candidate.read_text(encoding="utf-8").strip()
+    raise FileNotFoundError(f"no template {name!r} in {PROMPTS_DIR}")
+
+
+def language_of(text: str) -> str:
+    """'zh' when the text has Chinese characters, else 'en'."""
+    return "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in text) else "en"

@@ -1,0 +1,123 @@
+"""Hybrid retrieval: dense (Chroma) and BM25 rankings fused by weighted reciprocal rank fusion.
+
+Questions that name a year or a place are kept to the documents about that one, so a
+look-alike report about another year or city does not answer them.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .config import Config
+from .store import Generation
+
+YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+
+
+@dataclass(frozen=True)
+class Passage:
+    chunk_id: str
+    doc: str
+    title: str
+    section: str
+    text: str
+    score: float
+    dense_similarity: float | None = None
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    passages: list[Passage]
+    query_vector: list[float]
+    unmatched_anchors: list[str]
+
+
+def reciprocal_rank_fusion(
+    rankings: Sequence[Sequence[str]], weights: Sequence[float], k: int = 60
+) -> list[tuple[str, float]]:
+    """Fuse ranked id lists: score(id) = sum of weight / (k + rank), ranks from 1."""
+    scores: dict[str, float] = {}
+    for ranking, weight in zip(rankings, weights, strict=True):
+        for rank, item in enumerate(ranking, start=1):
+            scores[item] = scores.get(item, 0.0) + weight / (k + rank)
+    return sorted(scores.items(), key=lambda pair: pair[1], reverse=True)
+
+
+def years_in(text: str) -> list[str]:
+    return sorted(set(YEAR.findall(text)))
+
+
+@functools.lru_cache(maxsize=1)
+def _posseg():
+    import jieba
+    import jieba.posseg
+
+    jieba.setLogLevel(logging.WARNING)
+    return jieba.posseg
+
+
+def place_names(text: str) -> list[str]:
+    """Place and organisation names (jieba's ns/nt tags) that a question can be anchored to."""
+    if not re.search(r"[\u4e00-\u9fff]", text):
+        return []
+    return sorted({w.word for w in _posseg().cut(text) if w.flag in ("ns", "nt") and len(w.word) >= 2})
+
+
+def retrieve(query: str, generation: Generation, embeddings, config: Config) -> Retrieval:
+    """Top passages for a query, best first, with fused scores and their dense similarity."""
+    query_vector = embeddings.embed_query(query)
+    store = generation.vectorstore(embeddings)
+    dense = store.similarity_search_by_vector_with_relevance_scores(query_vector, k=config.candidates)
+    dense_similarity = {doc.id: 1.0 - distance for doc, distance in dense}
+    keyword = generation.keyword.search(query, config.candidates)
+    fused = reciprocal_rank_fusion(
+        [[doc.id for doc, _ in dense], [chunk_id for chunk_id, _ in keyword]],
+        [config.dense_weight, config.keyword_weight],
+        k=config.rrf_k,
+    )
+    allowed_docs, unmatched = _anchor_documents(query, generation)
+    metadata = {doc.id: doc.metadata for doc, _ in dense}
+    missing = [chunk_id for chunk_id, _ in fused if chunk_id not in metadata]
+    metadata.update(generation.chunks_by_id(missing))
+    passages: list[Passage] = []
+    for chunk_id, score in fused:
+        meta = metadata.get(chunk_id)
+        if meta is None or (allowed_docs is not None and meta["doc_id"] not in allowed_docs):
+            continue
+        passages.append(
+            Passage(
+                chunk_id=chunk_id,
+                doc=meta["doc_id"],
+                title=meta.get("title", ""),
+                section=meta.get("section", ""),
+                text=meta["text"],
+                score=score,
+                dense_similarity=dense_similarity.get(chunk_id),
+            )
+        )
+        if len(passages) == config.top_k:
+            break
+    return Retrieval(passages=passages, query_vector=query_vector, unmatched_anchors=unmatched)
+
+
+def _anchor_documents(query: str, generation: Generation) -> tuple[set[str] | None, list[str]]:
+    """Documents the question's years and places point to, and the anchors no document has."""
+    documents = generation.manifest.documents
+    allowed: set[str] | None = None
+    unmatched: list[str] = []
+    for year in years_in(query):
+        in_title = {d.doc_id for d in documents.values() if year in d.title}
+        mentioned = in_title or {d.doc_id for d in documents.values() if year in d.years}
+        if not mentioned:
+            unmatched.append(year)
+            continue
+        allowed = mentioned if allowed is None else (allowed & mentioned or allowed)
+    for place in place_names(query):
+        in_title = {d.doc_id for d in documents.values() if place in d.title}
+        if in_title:
+            allowed = in_title if allowed is None else (allowed & in_title or allowed)
+    return allowed, unmatched

@@ -1,0 +1,46 @@
+"""Shared fixtures: the real embedding model, a real Chroma index in a temporary folder."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from assistant import Config, build_index
+from assistant.config import DEFAULT_CORPUS_DIR
+
+TESTS_DIR = Path(__file__).parent
+DEV_QA = TESTS_DIR / "dev_qa.jsonl"
+
+
+@pytest.fixture(scope="session")
+def base_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
+    """Default settings (real model from the user cache), extractive answers, a temporary index."""
+    return Config.from_env(index_dir=tmp_path_factory.mktemp("index"), llm="none")
+
+
+@pytest.fixture(scope="session")
+def corpus_index(base_config: Config) -> Config:
+    """The bundled report, indexed once for the whole session."""
+    build_index([DEFAULT_CORPUS_DIR], config=base_config)
+    return base_config
+
+
+@pytest.fixture()
+def fresh_config(base_config: Config, tmp_path: Path) -> Config:
+    """Settings with an empty index folder of the test's own."""
+    return base_config.replace(index_dir=tmp_path / "index")
+
+
+@pytest.fixture()
+def corpus_copy(tmp_path: Path) -> Path:
+    """A writable copy of the bundled corpus, for tests that edit documents."""
+    folder = tmp_path / "docs"
+    shutil.copytree(DEFAULT_CORPUS_DIR, folder)
+    return folder
+
+
+def dev_questions() -> list[dict]:
+    return [json.loads(line) for line in DEV_QA.read_text(encoding="utf-8").splitlines() if line.strip()]

@@ -1,0 +1,155 @@
+"""Ingestion: encodings, file types and the dirt of web-collected Chinese text."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from assistant.config import DEFAULT_CORPUS_DIR
+from assistant.errors import InputError
+from assistant.ingest import clean_text, load_document, load_documents
+
+REPORT = next(DEFAULT_CORPUS_DIR.glob("*.txt"))
+
+
+def test_report_dirt_is_cleaned() -> None:
+    raw = REPORT.read_text(encoding="utf-8")
+    assert "\ufffdD" in raw and "上一篇" in raw  # the dirt the report really carries
+    doc = load_document(REPORT)
+    assert "\ufffd" not in doc.text
+    assert "——专利技术发明和产业化深入推进" in doc.text
+    assert "上一篇" not in doc.text and "下一篇" not in doc.text
+    assert "部署和要求，按照" in doc.text  # ASCII comma inside Chinese became full-width
+    assert "荣获“全国企事业" in doc.text  # stray space before a quote removed
+    assert "（一）以创建工作为主线" in doc.text
+    assert doc.title == "广州市知识产权局2007年工作总结"
+    assert len(doc.content_hash) == 64
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("授权量８５２４件，增长３３．２％", "授权量8524件，增长33.2%"),
+        ("ＡＢＣ公司", "ABC公司"),
+        ("共有12,057件", "共有12,057件"),
+        ("工作 总结 ,全面 推进", "工作总结，全面推进"),
+        ("Hello, world", "Hello, world"),
+        ("正文\n返回顶部\n【打印本页】\n责任编辑：张三\n当前位置：首页 > 新闻", "正文"),
+    ],
+)
+def test_clean_text_rules(raw: str, expected: str) -> None:
+    assert clean_text(raw) == expected
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030", "gbk", "utf-16", "utf-8-sig"])
+def test_encodings_are_detected(tmp_path: Path, encoding: str) -> None:
+    text = "深圳市2008年工作总结\n\n全年专利申请量达到3,210件，同比增长12.5%。"
+    path = tmp_path / "report.txt"
+    path.write_bytes(text.encode(encoding))
+    doc = load_document(path)
+    assert "专利申请量达到3,210件" in doc.text
+    assert doc.title == "深圳市2008年工作总结"
+
+
+def test_html_keeps_text_and_drops_page_furniture(tmp_path: Path) -> None:
+    path = tmp_path / "page.html"
+    path.write_text(
+        "<html><head><title>年报</title><style>p{}</style></head><body><nav>首页 | 新闻</nav>"
+        "<h1>某市2009年年报</h1><p>全市生产总值达到9,138亿元。</p><script>var a=1;</script>"
+        "<footer>版权所有</footer></body></html>",
+        encoding="gb18030",
+    )
+    doc = load_document(path)
+    assert "全市生产总值达到9,138亿元。" in doc.text
+    assert "var a" not in doc.text and "版权所有" not in doc.text and "首页" not in doc.text
+    assert doc.title == "某市2009年年报"
+
+
+def test_docx_paragraphs_and_tables(tmp_path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    document.add_heading("年度报告", level=1)
+    document.add_paragraph("公司全年营业收入12.3亿元。")
+    table = document.add_table(rows=1, cols=2)
+    table.rows[0].cells[0].text = "员工人数"
+    table.rows[0].cells[1].text = "1,024人"
+    path = tmp_path / "annual.docx"
+    document.save(path)
+    doc = load_document(path)
+    assert "公司全年营业收入12.3亿元。" in doc.text
+    assert "员工人数，1,024人" in doc.text
+
+
+def test_pdf_text(tmp_path: Path) -> None:
+    path = tmp_path / "brief.pdf"
+    path.write_bytes(_tiny_pdf("Revenue grew 8.5% in 2010."))
+    doc = load_document(path)
+    assert "Revenue grew 8.5% in 2010." in doc.text
+
+
+def test_folder_is_loaded_recursively(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "one.txt").write_text("第一份报告。", encoding="utf-8")
+    (tmp_path / "two.md").write_text("# 第二份\n\n内容。", encoding="utf-8")
+    (tmp_path / "skip.bin").write_bytes(b"\x00\x01")
+    docs = load_documents([tmp_path])
+    assert sorted(d.doc_id for d in docs) == ["a/one.txt", "two.md"]
+    assert {d.doc_id: d.title for d in docs} == {"a/one.txt": "one", "two.md": "第二份"}
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("empty.txt", b"   \n", "empty"),
+        ("binary.txt", b"\x00\x01\x02\x03" * 100, "binary"),
+        ("fake.pdf", "这不是PDF".encode(), "not a PDF"),
+        ("fake.docx", b"plain text", "not a Word"),
+        ("table.xlsx", b"PK\x03\x04", "unsupported type"),
+        ("bad-bom.txt", b"\xff\xfe\x00", "does not decode"),
+    ],
+)
+def test_bad_files_are_refused_with_a_reason(tmp_path: Path, name: str, content: bytes, message: str) -> None:
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputError, match=message):
+        load_document(path)
+
+
+def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="No such file or folder"):
+        load_documents([tmp_path / "nope.txt"])
+
+
+def test_undecodable_bytes_are_refused(tmp_path: Path) -> None:
+    path = tmp_path / "noise.txt"
+    path.write_bytes(bytes(range(0x80, 0x100)) * 20)
+    with pytest.raises(InputError):
+        load_document(path)
+
+
+def _tiny_pdf(text: str) -> bytes:
+    """A one-page PDF with a line of Helvetica text, written by hand (no PDF writer needed)."""
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
+        b" /Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(f"{number} 0 obj\n".encode() + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(f"xref\n0 {len(objects) + 1}\n0000000000 65535 f \n".encode())
+    for offset in offsets:
+        out.write(f"{offset:010d} 00000 n \n".encode())
+    out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
+    return out.getvalue()

