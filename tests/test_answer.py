@@ -1,0 +1,95 @@
+"""Answers on the real index: the development questions, refusals, follow-ups and bad questions."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant import Config, InputError, answer
+from assistant.evaluate import judge, run_eval
+
+from .conftest import dev_questions
+
+
+@pytest.fixture(scope="module")
+def extractive_report(corpus_index: Config) -> dict:
+    return run_eval(dev_questions(), corpus_index, mode="extractive")
+
+
+def test_chinese_questions_are_answered_with_their_evidence(extractive_report: dict) -> None:
+    groups = extractive_report["by_group"]
+    assert groups["zh:answerable"]["accuracy"] >= 0.9, extractive_report["failures"]
+    assert extractive_report["evidence_hit@3"] >= 0.9
+
+
+def test_refusals_are_plain_and_invent_nothing(extractive_report: dict) -> None:
+    assert extractive_report["by_group"]["kind:refuse"]["accuracy"] >= 0.9, extractive_report["failures"]
+
+
+def test_answer_states_the_figure_quotes_and_cites(corpus_index: Config) -> None:
+    result = answer("2007年广州市专利授权量是多少？", config=corpus_index, mode="extractive")
+    assert result.found and result.mode == "extractive"
+    assert result.text.startswith("授权量8524件") and "[1]" in result.text
+    first = result.sources[0]
+    assert "8524" in first.highlight and first.highlight in first.text
+    assert first.doc.endswith(".txt") and first.section
+    assert {"retrieve", "answer", "total"} <= set(result.timings)
+
+
+@pytest.mark.parametrize(
+    ("question", "refusal"),
+    [
+        ("2009年广州市专利授权量是多少？", "报告中没有找到"),
+        ("2007年广州市的GDP是多少？", "报告中没有找到"),
+        ("What is the population of Guangzhou?", "The documents do not say"),
+    ],
+)
+def test_questions_the_report_does_not_cover_are_refused(corpus_index: Config, question: str, refusal: str) -> None:
+    result = answer(question, config=corpus_index, mode="extractive")
+    assert not result.found
+    assert result.text.startswith(refusal)
+    assert not any(ch.isdigit() for ch in result.text)
+
+
+@pytest.mark.parametrize(
+    ("first", "follow_up", "expected", "not_expected"),
+    [
+        ("全年登记了多少项技术合同？", "总免税额呢？", "1200", "169"),
+        ("2007年专利申请总量达到多少？", "其中发明专利有多少件？", "2894", "12057"),
+    ],
+)
+def test_follow_ups_use_the_conversation(
+    corpus_index: Config, first: str, follow_up: str, expected: str, not_expected: str
+) -> None:
+    earlier = answer(first, config=corpus_index, mode="extractive")
+    history = [{"role": "user", "content": first}, {"role": "assistant", "content": earlier.text}]
+    result = answer(follow_up, history, config=corpus_index, mode="extractive")
+    assert result.found
+    assert result.condensed_question != follow_up
+    stated = result.text.splitlines()[0]
+    assert expected in stated and not_expected not in stated
+
+
+def test_judge_follows_the_question_set_rules(corpus_index: Config) -> None:
+    item = {
+        "q": "技术合同总金额大约是多少？",
+        "kind": "number",
+        "must": [["2.6亿", "2.6"]],
+        "evidence": "合同总金额近2.6亿元",
+    }
+    result = answer(item["q"], config=corpus_index, mode="extractive")
+    assert judge(item, result) == (True, 0)
+    assert judge({**item, "must": [["3.7亿"]]}, result)[0] is False
+
+
+@pytest.mark.parametrize(
+    ("question", "message"),
+    [("", "empty"), ("   \n ", "empty"), ("专" * 10_000, "too long")],
+)
+def test_bad_questions_get_a_clear_error(corpus_index: Config, question: str, message: str) -> None:
+    with pytest.raises(InputError, match=message):
+        answer(question, config=corpus_index)
+
+
+def test_unknown_mode_is_refused(corpus_index: Config) -> None:
+    with pytest.raises(InputError, match="mode"):
+        answer("专利授权量是多少？", config=corpus_index, mode="magic")
