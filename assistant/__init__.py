@@ -12,9 +12,8 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
+from .answer import Answer, Source
 from .api import (
-    Answer,
-    Source,
     add_documents,
     answer,
     answer_stream,

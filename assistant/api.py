@@ -5,47 +5,22 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
+from .answer import Answer
 from .config import Config
 from .errors import AssistantError, InputError
-from .extractive import answers_question, compose, find_evidence, refusal
+from .extractive import extractive_answer
 from .followup import condense_by_rules
 from .indexing import BuildReport, Progress, sync_index
 from .ingest import load_document, load_documents
 from .prompts import language_of
-from .retrieve import Passage, Retrieval, retrieve
+from .retrieve import retrieve
 from .store import check_compatible, current_generation, folder_size, open_generation
 
 log = logging.getLogger(__name__)
 MODES = ("auto", "llm", "extractive")
-
-
-@dataclass(frozen=True)
-class Source:
-    doc: str
-    title: str
-    section: str
-    text: str
-    score: float
-    highlight: str = ""
-    chunk_id: str = ""
-
-
-@dataclass
-class Answer:
-    text: str
-    found: bool
-    sources: list[Source]
-    timings: dict[str, float]
-    question: str
-    condensed_question: str
-    mode: str
-    checks: list[str] = field(default_factory=list)
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def resolve_config(config: Config | None = None, index_dir: str | Path | None = None) -> Config:
@@ -172,10 +147,11 @@ def answer_stream(
 
     tick = time.perf_counter()
     condensed = _condense(question, history, chat_model)
+    search_query, search_checks = _search_query(condensed, generation, chat_model)
     timings["condense"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    retrieval = retrieve(condensed, generation, embeddings, config)
+    retrieval = retrieve(search_query, generation, embeddings, config)
     timings["retrieve"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
@@ -184,7 +160,7 @@ def answer_stream(
         from .generative import generate_answer
 
         result = None
-        for item in generate_answer(question, condensed, retrieval, chat_model, embeddings, config, lang):
+        for item in generate_answer(question, condensed, search_query, retrieval, chat_model, embeddings, config, lang):
             if isinstance(item, str):
                 if "first_token" not in timings:
                     timings["first_token"] = time.perf_counter() - started
@@ -193,8 +169,9 @@ def answer_stream(
                 result = item
         assert result is not None
         text, found, sources, checks, used_mode = result
+        checks = search_checks + checks
     else:
-        text, found, sources = extractive_answer(question, condensed, retrieval, embeddings, lang)
+        text, found, sources = extractive_answer(question, search_query, retrieval, embeddings)
         checks, used_mode = [], "extractive"
         timings["first_token"] = time.perf_counter() - started
         yield text
@@ -210,43 +187,6 @@ def answer_stream(
         mode=used_mode,
         checks=checks,
     )
-
-
-def extractive_answer(
-    question: str, condensed: str, retrieval: Retrieval, embeddings, lang: str
-) -> tuple[str, bool, list[Source]]:
-    """The extractive answer text, whether it was found, and the sources with the cited one first."""
-    if retrieval.unmatched_anchors or not retrieval.passages:
-        return refusal(lang), False, to_sources(retrieval.passages)
-    evidence = find_evidence(condensed, retrieval.passages, embeddings, retrieval.query_vector, lang, focus=question)
-    if not answers_question(evidence, condensed, lang):
-        return refusal(lang), False, to_sources(retrieval.passages)
-    assert evidence is not None
-    return (
-        compose(evidence, question, lang),
-        True,
-        to_sources(retrieval.passages, evidence.passage_index, evidence.sentence),
-    )
-
-
-def to_sources(passages: list[Passage], cited: int | None = None, highlight: str = "") -> list[Source]:
-    """Sources best first; the cited passage leads, since the answer's [1] points to it."""
-    order = list(range(len(passages)))
-    if cited is not None:
-        order.remove(cited)
-        order.insert(0, cited)
-    return [
-        Source(
-            doc=passages[i].doc,
-            title=passages[i].title,
-            section=passages[i].section,
-            text=passages[i].text,
-            score=round(passages[i].score, 6),
-            highlight=highlight if i == cited else "",
-            chunk_id=passages[i].chunk_id,
-        )
-        for i in order
-    ]
 
 
 def _check_question(question: object, config: Config) -> str:
@@ -270,6 +210,20 @@ def _condense(question: str, history: list[dict] | None, chat_model) -> str:
         except AssistantError as exc:
             log.warning("condensing with the model failed, using rules: %s", exc)
     return condense_by_rules(question, history)
+
+
+def _search_query(condensed: str, generation, chat_model) -> tuple[str, list[str]]:
+    """With a model at hand, an English question about Chinese documents is searched in Chinese."""
+    if chat_model is None or language_of(condensed) != "en" or "zh" not in generation.manifest.languages:
+        return condensed, []
+    from .generative import translate_for_search
+
+    try:
+        translated = translate_for_search(condensed, chat_model)
+    except AssistantError as exc:
+        log.warning("translating the question failed, searching in English: %s", exc)
+        return condensed, []
+    return translated, [f"searched as: {translated}"]
 
 
 def _embedder(config: Config):

@@ -11,11 +11,12 @@ import math
 import re
 from dataclasses import dataclass
 
+from .answer import Source, to_sources
 from .chunk import split_clauses, split_sentences
 from .figures import Figure, english_figure, find_figures
 from .keyword import tokenize
-from .prompts import template
-from .retrieve import Passage
+from .prompts import language_of, template
+from .retrieve import Passage, Retrieval
 
 QUANTITY_QUESTION = re.compile(
     r"多少|几[个件项家人名次年位大类种所批届倍]?|数量|数目|总额|金额|总量|比例|百分|增长|"
@@ -144,19 +145,19 @@ def find_evidence(
         return None
 
     terms = question_terms(question)
-    weights = _term_weights(terms, [s for _, s in candidates])
+    weights = term_weights(terms, [s for _, s in candidates])
     quantity = is_quantity_question(question)
     asked_numbers = {f.value for f in find_figures(question)}
 
     def lexical(index: int, sentence: str) -> float:
-        score = _coverage(sentence, weights) + 0.05 / (1 + index)
+        score = coverage_of(sentence, weights) + 0.05 / (1 + index)
         if quantity and not _answer_figures(sentence, asked_numbers):
             score *= 0.5
         return score
 
     ranked = sorted(candidates, key=lambda c: lexical(*c), reverse=True)
     shortlist = ranked[: SEMANTIC_CANDIDATES[lang]]
-    similarities = _similarities(embeddings, query_vector, [s for _, s in shortlist])
+    shortlist_similarity = similarities(embeddings, query_vector, [s for _, s in shortlist])
     weight_semantic = 1.0 if lang == "en" or not weights else 0.5
 
     def combined(item: tuple[tuple[int, str], float]) -> float:
@@ -164,9 +165,9 @@ def find_evidence(
         penalty = 0.0 if (not quantity or _answer_figures(sentence, asked_numbers)) else 0.05
         return (1 - weight_semantic) * lexical(index, sentence) + weight_semantic * similarity - penalty
 
-    (index, sentence), similarity = max(zip(shortlist, similarities, strict=True), key=combined)
-    coverage = _coverage(sentence, weights) if weights else 0.0
-    focus_weights = _term_weights(question_terms(focus), [s for _, s in candidates]) if focus else weights
+    (index, sentence), similarity = max(zip(shortlist, shortlist_similarity, strict=True), key=combined)
+    coverage = coverage_of(sentence, weights) if weights else 0.0
+    focus_weights = term_weights(question_terms(focus), [s for _, s in candidates]) if focus else weights
     span, figures = _answer_span(
         sentence, focus_weights or weights, quantity, asked_numbers, embeddings, query_vector, lang
     )
@@ -198,7 +199,7 @@ def refusal(lang: str) -> str:
     return template("refusal", lang)
 
 
-def _term_weights(terms: list[str], sentences: list[str]) -> dict[str, float]:
+def term_weights(terms: list[str], sentences: list[str]) -> dict[str, float]:
     """Rarer terms among the candidate sentences count more; unseen terms count most."""
     total = len(sentences)
     weights = {}
@@ -208,7 +209,7 @@ def _term_weights(terms: list[str], sentences: list[str]) -> dict[str, float]:
     return weights
 
 
-def _coverage(text: str, weights: dict[str, float]) -> float:
+def coverage_of(text: str, weights: dict[str, float]) -> float:
     total = sum(weights.values())
     if not total:
         return 0.0
@@ -220,7 +221,7 @@ def _answer_figures(text: str, asked: set[float]) -> list[Figure]:
     return [f for f in find_figures(text) if f.value not in asked and not f.is_year]
 
 
-def _similarities(embeddings, query_vector: list[float], texts: list[str]) -> list[float]:
+def similarities(embeddings, query_vector: list[float], texts: list[str]) -> list[float]:
     if not texts:
         return []
     vectors = embeddings.embed_documents(texts)
@@ -241,9 +242,9 @@ def _answer_span(
     if len(clauses) == 1:
         return _strip_end(sentence), _answer_figures(sentence, asked) if quantity else []
     if lang == "en" or not weights:
-        scores = _similarities(embeddings, query_vector, clauses)
+        scores = similarities(embeddings, query_vector, clauses)
     else:
-        scores = [_coverage(c, weights) for c in clauses]
+        scores = [coverage_of(c, weights) for c in clauses]
     if quantity:
         best = max(range(len(clauses)), key=lambda i: (scores[i], -i))
         for start in (best, best + 1):
@@ -261,3 +262,27 @@ def _answer_span(
 
 def _strip_end(text: str) -> str:
     return text.strip().rstrip("，、：；。,;:")
+
+
+def extractive_answer(
+    question: str, search_query: str, retrieval: Retrieval, embeddings
+) -> tuple[str, bool, list[Source]]:
+    """The answer text, whether the documents hold it, and the sources with the cited one first.
+
+    `search_query` (the standalone question, perhaps translated into the documents' language)
+    picks the evidence; the answer is written in the language of `question`. The cited passage
+    leads the sources because the answer's [1] points to it.
+    """
+    lang = language_of(question)
+    if retrieval.unmatched_anchors or not retrieval.passages:
+        return refusal(lang), False, to_sources(retrieval.passages)
+    match_lang = language_of(search_query)
+    focus = question if language_of(question) == match_lang else search_query
+    evidence = find_evidence(
+        search_query, retrieval.passages, embeddings, retrieval.query_vector, match_lang, focus=focus
+    )
+    if evidence is None or not answers_question(evidence, search_query, match_lang):
+        return refusal(lang), False, to_sources(retrieval.passages)
+    cited = evidence.passage_index
+    passages = [retrieval.passages[cited], *(p for i, p in enumerate(retrieval.passages) if i != cited)]
+    return compose(evidence, question, lang), True, to_sources(passages, {0: evidence.sentence})

@@ -112,35 +112,37 @@ def numbers_in(text: str) -> list[str]:
     return re.findall(r"\d+(?:\.\d+)?", normalise_numbers(text))
 
 
-def unsupported_numbers(answer: str, sources: list[str], question: str) -> list[str]:
-    """Numbers of an answer that stand neither in its sources nor its question.
+SCALED_NUMBER = re.compile(
+    r"(?<![\d.])(\d+(?:\.\d+)?)(?:\s*(thousand|million|billion|trillion)\b|\s*(万亿|千万|百万|十万|万|亿))?",
+    re.IGNORECASE,
+)
+ENGLISH_SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 
-    A translation next to the original figure is allowed: "2.6亿元 (260 million yuan)" passes
-    when 2.6亿元 is in a source and 260 million is its value.
+
+def unsupported_numbers(answer: str, sources: list[str], question: str) -> list[str]:
+    """Figures of an answer that stand neither in its sources nor its question.
+
+    A number with a scale word must keep its value: "2.6亿元 (260 million yuan)" passes when
+    2.6亿元 is in a source, "2.6 billion yuan" does not. Citation marks [n] are not figures.
     """
     allowed_text = normalise_numbers(" ".join([*sources, question]))
-    allowed = set(numbers_in(allowed_text))
-    allowed_values = {f.value for f in find_figures(allowed_text)} | {float(n) for n in allowed}
-    clean = re.sub(r"\[\d+\]", " ", answer)
+    allowed = {_strip_zeros(n) for n in numbers_in(allowed_text)}
+    allowed_values = [f.value for f in find_figures(allowed_text)]
+    text = re.sub(r"\[\d+\]", " ", normalise_numbers(answer))
     bad: list[str] = []
-    for number in numbers_in(clean):
-        if number in allowed or _strip_zeros(number) in {_strip_zeros(a) for a in allowed}:
-            continue
-        if _english_scaled(clean, number, allowed_values):
-            continue
-        bad.append(number)
+    for match in SCALED_NUMBER.finditer(text):
+        number, english, chinese = match.groups()
+        if english:
+            value = float(number) * ENGLISH_SCALE[english.lower()]
+            supported = any(abs(value - v) <= 1e-6 * max(1.0, v) for v in allowed_values)
+        elif chinese:
+            supported = f"{number}{chinese}" in allowed_text.replace(",", "")
+        else:
+            supported = _strip_zeros(number) in allowed
+        if not supported:
+            bad.append(match.group(0).strip())
     return bad
 
 
 def _strip_zeros(number: str) -> str:
     return number.rstrip("0").rstrip(".") if "." in number else number
-
-
-def _english_scaled(text: str, number: str, allowed_values: set[float]) -> bool:
-    """'260 million' or '12 thousand' in English matches a source figure's value."""
-    scales = {"thousand": 1e3, "million": 1e6, "billion": 1e9}
-    for match in re.finditer(rf"(?<![\d.]){re.escape(number)}\s*(thousand|million|billion)", text):
-        value = float(number) * scales[match.group(1)]
-        if any(abs(value - v) <= 1e-6 * max(1.0, v) for v in allowed_values):
-            return True
-    return False

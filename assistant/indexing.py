@@ -13,6 +13,7 @@ from .config import Config
 from .errors import IndexProblem
 from .ingest import Document
 from .keyword import KeywordIndex
+from .prompts import text_language
 from .retrieve import years_in
 from .store import (
     COLLECTION,
@@ -160,6 +161,7 @@ def _write_generation(
             chunks=len(chunks_by_doc[doc.doc_id]),
             added_at=now,
             years=years_in(doc.text),
+            lang=text_language(doc.text),
         )
 
     ids, texts = _all_texts(collection)

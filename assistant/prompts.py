@@ -19,3 +19,11 @@ def template(name: str, lang: str) -> str:
 def language_of(text: str) -> str:
     """'zh' when the text has Chinese characters, else 'en'."""
     return "zh" if any("\u4e00" <= ch <= "\u9fff" for ch in text) else "en"
+
+
+def text_language(text: str) -> str:
+    """The main language of a document: 'zh' when Chinese characters outnumber Latin letters."""
+    sample = text[:5000]
+    chinese = sum(1 for ch in sample if "\u4e00" <= ch <= "\u9fff")
+    latin = sum(1 for ch in sample if ch.isascii() and ch.isalpha())
+    return "zh" if chinese >= latin / 4 else "en"

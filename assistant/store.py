@@ -39,6 +39,7 @@ class DocumentRecord:
     chunks: int
     added_at: str
     years: list[str] = field(default_factory=list)
+    lang: str = ""
 
 
 @dataclass
@@ -53,6 +54,10 @@ class Manifest:
     @property
     def chunk_count(self) -> int:
         return sum(d.chunks for d in self.documents.values())
+
+    @property
+    def languages(self) -> set[str]:
+        return {d.lang for d in self.documents.values() if d.lang}
 
     def settings(self) -> dict[str, object]:
         return {

@@ -166,13 +166,14 @@ def test_missing_part_package_names_the_install_command(
 
 def test_llm_setting_selects_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
     assert llm.get_chat_model(Config(llm="none")) is None
+    with pytest.raises(llm.AssistantError, match="Unknown llm setting"):
+        llm.get_chat_model(Config(llm="llamafile"))
+    pytest.importorskip("langchain_openai")  # optional dependency (dev extra)
     monkeypatch.setenv("OPENAI_API_KEY", "test-key")
     remote = llm.get_chat_model(Config(llm="openai:qwen2.5@http://127.0.0.1:9/v1"))
     assert type(remote).__name__ == "ChatOpenAI"
     assert remote.model_name == "qwen2.5"
     assert remote.openai_api_base == "http://127.0.0.1:9/v1"
-    with pytest.raises(llm.AssistantError, match="Unknown llm setting"):
-        llm.get_chat_model(Config(llm="llamafile"))
 
 
 def test_estimate_errs_high_on_chinese_and_counts_digits() -> None:

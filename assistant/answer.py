@@ -1,0 +1,50 @@
+"""What an answer is: its text, whether the documents hold it, and its sources, best first."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+from .retrieve import Passage
+
+
+@dataclass(frozen=True)
+class Source:
+    doc: str
+    title: str
+    section: str
+    text: str
+    score: float
+    highlight: str = ""
+    chunk_id: str = ""
+
+
+@dataclass
+class Answer:
+    text: str
+    found: bool
+    sources: list[Source]
+    timings: dict[str, float]
+    question: str
+    condensed_question: str
+    mode: str
+    checks: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def to_sources(passages: list[Passage], highlights: dict[int, str] | None = None) -> list[Source]:
+    """Sources in retrieval order, each with the sentence it was cited for (if any)."""
+    highlights = highlights or {}
+    return [
+        Source(
+            doc=p.doc,
+            title=p.title,
+            section=p.section,
+            text=p.text,
+            score=round(p.score, 6),
+            highlight=highlights.get(i, ""),
+            chunk_id=p.chunk_id,
+        )
+        for i, p in enumerate(passages)
+    ]

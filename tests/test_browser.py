@@ -1,0 +1,209 @@
+"""End to end in Debian's Chromium: ask, follow up, upload a report and ask it, refuse a bad upload.
+
+Screenshots of each step go to test-artifacts/ (git-ignored). The app serves a copy of the
+session index, so uploads here never touch the index other tests share.
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+
+from assistant import Config
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+import ui  # noqa: E402  (ui.py lives at the repository root)
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+ANSWER_TIMEOUT_MS = 90_000
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed at /usr/bin/chromium"),
+]
+
+UPLOADED_REPORT = """深圳市科技创新局2010年工作总结
+
+一、专利工作
+
+2010年，全市专利申请量达49430件，比上年增长16.2%。
+全年深圳市专利授权量47321件，其中发明专利授权6843件。
+全年新认定知识产权优势企业36家。
+
+二、技术市场
+
+全年登记技术合同3176项，合同总金额约41.3亿元。
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(corpus_index: Config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    index_copy = tmp_path_factory.mktemp("browser") / "index"
+    shutil.copytree(corpus_index.index_dir, index_copy)
+    demo = ui.build_app(corpus_index.replace(index_dir=index_copy))
+    port = free_port()
+    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    try:
+        yield f"http://127.0.0.1:{port}/"
+    finally:
+        demo.close()
+
+
+@pytest.fixture(scope="module")
+def requested_urls() -> list[str]:
+    return []
+
+
+@pytest.fixture(scope="module")
+def page(app_url: str, requested_urls: list[str]):
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=ANSWER_TIMEOUT_MS)
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+            page = context.new_page()
+            page.on("request", lambda request: requested_urls.append(request.url))
+            page.goto(app_url)
+            page.locator("#question textarea").wait_for(timeout=60_000)
+            yield page
+        finally:
+            browser.close()
+
+
+def ask(page, question: str) -> None:
+    """Ask and wait until the answer is complete (its sources are shown at the end)."""
+    from playwright.sync_api import expect
+
+    answers = page.locator("#chatbot .bot-row")
+    before = answers.count()
+    box = page.locator("#question textarea")
+    box.fill(question)
+    box.press("Enter")
+    expect(answers).to_have_count(before + 1)
+    expect(page.locator("#sources .searching")).to_have_count(0)
+
+
+def headline(page) -> str:
+    """The first line of the latest answer in the chat."""
+    return page.locator("#chatbot .bot-row").last.inner_text().strip().splitlines()[0]
+
+
+def shot(page, name: str, **kwargs) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), **kwargs)
+
+
+def test_answer_cites_its_passage_and_follow_up_uses_the_conversation(page) -> None:
+    from playwright.sync_api import expect
+
+    shot(page, "01-start")
+    ask(page, "2007年广州市专利授权量是多少？")
+    chat = page.locator("#chatbot")
+    expect(chat.locator(".bot-row").last).to_contain_text("8524")
+    assert "8524" in headline(page) and "[1]" in headline(page)
+    expect(page.locator("#sources .source.cited mark")).to_contain_text("授权量8524件")
+    expect(page.locator("#sources .source.cited .where")).to_contain_text("guangzhou-ip-office-2007-work-summary.txt")
+    shot(page, "02-answer")
+
+    ask(page, "其中发明专利有多少件？")
+    expect(chat.locator(".bot-row").last).to_contain_text("2894")
+    assert "2894" in headline(page)
+    expect(page.locator("#sources .understood")).to_contain_text("专利授权量")
+    expect(page.locator("#sources .source.cited mark")).to_contain_text("发明专利2894件")
+    shot(page, "03-follow-up")
+
+    page.set_viewport_size({"width": 390, "height": 844})
+    try:
+        page.wait_for_timeout(500)
+        shot(page, "04-phone", full_page=True)
+        overflow = page.evaluate("document.documentElement.scrollWidth")
+        assert overflow <= 392, f"the page is {overflow}px wide at a 390px phone width"
+        chat_box = page.locator("#chatbot").bounding_box()
+        sources_box = page.locator("#sources").bounding_box()
+        assert sources_box["y"] >= chat_box["y"] + chat_box["height"], "columns stack on a phone"
+    finally:
+        page.set_viewport_size({"width": 1280, "height": 900})
+
+    page.locator("#new-chat").click()
+    expect(chat).not_to_contain_text("8524")
+    page.locator("#ask").click()  # an empty question
+    expect(chat).to_contain_text("The question is empty")
+    expect(chat).not_to_contain_text("Traceback")
+    page.locator("#new-chat").click()
+
+
+def test_uploaded_report_is_indexed_and_answers(page, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    report = tmp_path / "深圳市2010年工作总结.txt"
+    report.write_text(UPLOADED_REPORT, encoding="utf-8")
+    page.get_by_role("tab", name="Documents 文档").click()
+    page.locator("#upload input[type=file]").set_input_files(str(report))
+    expect(page.locator("#upload")).to_contain_text("深圳市2010年工作总结.txt")
+    page.locator("#add-docs").click()
+    expect(page.locator("#docs-message")).to_contain_text("Added: 深圳市2010年工作总结.txt")
+    expect(page.locator("#documents")).to_contain_text("深圳市科技创新局2010年工作总结")
+    expect(page.locator("#index-status")).to_contain_text("2 documents")
+    shot(page, "05-uploaded")
+
+    page.get_by_role("tab", name="Chat 问答").click()
+    ask(page, "2010年深圳市专利授权量是多少？")
+    expect(page.locator("#chatbot .bot-row").last).to_contain_text("47321")
+    assert "47321" in headline(page)
+    expect(page.locator("#sources .source.cited .where")).to_contain_text("深圳市2010年工作总结.txt")
+    expect(page.locator("#sources .source.cited mark")).to_contain_text("47321")
+    shot(page, "06-answer-from-upload")
+    page.locator("#new-chat").click()
+
+
+def test_a_fake_pdf_is_refused_and_the_index_is_unchanged(page, tmp_path: Path) -> None:
+    from playwright.sync_api import expect
+
+    fake = tmp_path / "fake-report.pdf"
+    fake.write_text("这不是PDF文件，只是改了扩展名的文本。", encoding="utf-8")
+    page.get_by_role("tab", name="Documents 文档").click()
+    status_before = page.locator("#index-status").inner_text()
+    page.locator("#upload input[type=file]").set_input_files(str(fake))
+    expect(page.locator("#upload")).to_contain_text("fake-report.pdf")
+    page.locator("#add-docs").click()
+    message = page.locator("#docs-message")
+    expect(message).to_contain_text("Nothing was added")
+    expect(message).to_contain_text("fake-report.pdf: not a PDF file")
+    expect(page.locator("#documents")).not_to_contain_text("fake-report.pdf")
+    assert page.locator("#index-status").inner_text() == status_before
+    shot(page, "07-bad-upload")
+    page.get_by_role("tab", name="Chat 问答").click()
+
+
+def test_nothing_is_fetched_from_outside(page, app_url: str, requested_urls: list[str]) -> None:
+    app_host = urlparse(app_url).netloc
+    outside = [u for u in requested_urls if urlparse(u).scheme in ("http", "https", "ws", "wss")]
+    outside = [u for u in outside if urlparse(u).netloc != app_host]
+    assert requested_urls, "the page made requests"
+    assert not outside, f"the page fetched from outside: {outside}"

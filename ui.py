@@ -1,0 +1,577 @@
+"""The chat page: a thin Gradio front end over assistant.api.
+
+Run it with `assistant chat` (or `serve(Config.from_env())`). Everything the page does goes through
+assistant.api; this file only turns answers into HTML and keeps each visitor's conversation in
+per-session state.
+
+Scripts can call the `/ask` endpoint::
+
+    from gradio_client import Client
+    client = Client("http://127.0.0.1:7860/")
+    result = client.predict("2007年广州市专利授权量是多少？", "auto", api_name="/ask")
+    print(result["answer"], result["sources"][0]["doc"])
+    client.predict(api_name="/reset")  # start a new conversation in this client's session
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import logging
+import os
+import re
+import shutil
+import unicodedata
+from collections.abc import Iterator
+from functools import partial
+from pathlib import Path
+
+from assistant import api  # importing assistant first turns Gradio analytics off
+from assistant.config import Config
+from assistant.errors import AssistantError, ConfigError
+from assistant.ingest import MAX_FILE_BYTES, SUPPORTED_SUFFIXES
+
+import gradio as gr  # isort: skip
+
+log = logging.getLogger("assistant.ui")
+
+CJK_FONTS = ["WenQuanYi Zen Hei", "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei"]
+SANS = ["system-ui", "-apple-system", "Segoe UI", "Roboto", "Helvetica Neue", "Arial", *CJK_FONTS, "sans-serif"]
+MONO = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "DejaVu Sans Mono", *CJK_FONTS, "monospace"]
+# Plain font names (no GoogleFont): the page loads no font from outside.
+THEME = gr.themes.Default(font=SANS, font_mono=MONO)
+
+CSS = """
+.sources { font-size: 0.95em; line-height: 1.6; max-height: 720px; overflow-y: auto; padding-right: 4px; }
+.sources h3 { margin: 0 0 0.5em; font-size: 1.05em; }
+.sources .understood { margin: 0 0 0.6em; color: var(--body-text-color-subdued); }
+.sources .source { border: 1px solid var(--border-color-primary); border-radius: 8px;
+  padding: 0.5em 0.75em; margin: 0 0 0.6em; }
+.sources .source.cited { border-color: var(--color-accent); }
+.sources .where { font-weight: 600; margin-bottom: 0.25em; overflow-wrap: anywhere; }
+.sources .where .num { color: var(--color-accent); margin-right: 0.3em; }
+.sources .title { font-weight: 400; }
+.sources .section { font-weight: 400; color: var(--body-text-color-subdued); }
+.sources .passage { white-space: pre-wrap; overflow-wrap: anywhere; }
+.sources mark { background: #fde68a; color: inherit; padding: 0 0.1em; border-radius: 2px; }
+.sources .empty { color: var(--body-text-color-subdued); }
+.notice-error { color: var(--error-text-color, #b91c1c); }
+"""
+
+EXAMPLES = [
+    "2007年广州市专利授权量是多少？",
+    "其中发明专利有多少件？",
+    "全年登记了多少项技术合同？",
+    "总免税额呢？",
+    "How many patents did Guangzhou grant in 2007?",
+]
+MODE_CHOICES = [
+    ("auto (model if available)", "auto"),
+    ("llm (language model)", "llm"),
+    ("extractive (quote the report)", "extractive"),
+]
+SEARCHING = '<div class="sources searching"><p class="empty">Searching the reports… 正在检索…</p></div>'
+GENERIC_ERROR = (
+    "Sorry, something went wrong while answering. Please try again; if it keeps happening, tell the administrator."
+)
+UPLOAD_SUFFIXES = list(SUPPORTED_SUFFIXES)
+
+
+# ---------------------------------------------------------------------------------------------
+# The app
+
+
+class AssistantApp(gr.Blocks):
+    """gr.Blocks with this app's safe launch defaults (Gradio 6 takes theme and CSS in launch())."""
+
+    def launch(self, *args, **kwargs):  # type: ignore[override]
+        kwargs.setdefault("theme", THEME)
+        kwargs.setdefault("css", CSS)
+        kwargs.setdefault("share", False)
+        kwargs.setdefault("ssr_mode", False)
+        kwargs.setdefault("show_error", False)
+        kwargs.setdefault("max_file_size", MAX_FILE_BYTES)
+        kwargs.setdefault("footer_links", ["api", "settings"])
+        kwargs.setdefault("server_name", "127.0.0.1")
+        return super().launch(*args, **kwargs)
+
+
+def build_app(config: Config, *, read_only: bool = False) -> gr.Blocks:
+    """The chat page (and, unless read_only, the documents tab) over the index in `config`."""
+    with AssistantApp(title="Report assistant 报告问答", analytics_enabled=False) as demo:
+        gr.Markdown(
+            "## Report assistant · 报告问答\nAsk questions about the indexed reports; every answer cites its source."
+        )
+        history = gr.State([])  # this session's conversation: [{"role", "content": str}]
+
+        with gr.Tabs():
+            with gr.Tab("Chat 问答", id="chat"):
+                _chat_tab(config, history)
+            if not read_only:  # not rendered at all, so its endpoints do not exist either
+                with gr.Tab("Documents 文档", id="documents"):
+                    _documents_tab(config, demo)
+
+        # The script endpoints: /ask (question, mode) -> dict, with follow-ups read against this
+        # client's earlier questions; /reset starts a new conversation.
+        api_question = gr.Textbox(visible=False, label="question")
+        api_mode = gr.Radio(list(api.MODES), value="auto", visible=False, label="mode")
+        api_result = gr.JSON(visible=False, label="answer")
+        api_button = gr.Button(visible=False)
+        api_button.click(
+            partial(ask, config=config),
+            [api_question, api_mode, history],
+            [api_result, history],
+            api_name="ask",
+            concurrency_id="answer",
+            concurrency_limit=2,
+        )
+        reset_button = gr.Button(visible=False)
+        reset_button.click(lambda: [], None, [history], api_name="reset", queue=False)
+
+    demo.queue(default_concurrency_limit=2, max_size=64)
+    return demo
+
+
+def _chat_tab(config: Config, history: gr.State) -> None:
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=320):
+            chatbot = gr.Chatbot(
+                label="Conversation 对话",
+                height=460,
+                elem_id="chatbot",
+                buttons=["copy"],
+                feedback_options=None,
+                placeholder="Ask a question about the reports. 请输入关于报告的问题。",
+            )
+            with gr.Row(equal_height=True):
+                question = gr.Textbox(
+                    show_label=False,
+                    placeholder="Your question 问题，例如：2007年广州市专利授权量是多少？",
+                    lines=1,
+                    max_lines=4,
+                    scale=5,
+                    min_width=200,
+                    elem_id="question",
+                )
+                send = gr.Button("Ask 提问", variant="primary", scale=1, min_width=80, elem_id="ask")
+            with gr.Row(equal_height=False):
+                mode = gr.Radio(
+                    MODE_CHOICES, value="auto", label="Answer mode 回答方式", scale=3, min_width=240, elem_id="mode"
+                )
+                new_chat = gr.Button("New chat 新对话", scale=1, min_width=120, elem_id="new-chat")
+            gr.Examples(EXAMPLES, inputs=[question], label="Examples 示例")
+        with gr.Column(scale=2, min_width=300):
+            sources = gr.HTML(sources_html(None), elem_id="sources")
+
+    chat_inputs = [question, chatbot, history, mode]
+    chat_outputs = [question, chatbot, history, sources]
+    chat_kwargs = {"concurrency_id": "answer", "concurrency_limit": 2, "api_visibility": "private"}
+    submitted = question.submit(partial(chat, config=config), chat_inputs, chat_outputs, **chat_kwargs)
+    clicked = send.click(partial(chat, config=config), chat_inputs, chat_outputs, **chat_kwargs)
+    new_chat.click(
+        lambda: ("", [], [], sources_html(None)),
+        None,
+        chat_outputs,
+        cancels=[submitted, clicked],
+        api_visibility="private",
+        queue=False,
+    )
+    # The chat's own trash button clears the display; the conversation state must go with it.
+    chatbot.clear(lambda: ([], sources_html(None)), None, [history, sources], api_visibility="private", queue=False)
+
+
+def _documents_tab(config: Config, demo: gr.Blocks) -> None:
+    status = gr.Markdown(status_markdown(config), elem_id="index-status")
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=1, min_width=300):
+            files = gr.File(
+                label=f"Upload reports ({', '.join(UPLOAD_SUFFIXES)}; up to {MAX_FILE_BYTES // 2**20} MiB each)",
+                file_count="multiple",
+                file_types=UPLOAD_SUFFIXES,
+                elem_id="upload",
+            )
+            add_button = gr.Button("Add to index 加入索引", variant="primary", elem_id="add-docs")
+            message = gr.Markdown(elem_id="docs-message", min_height=80)
+        with gr.Column(scale=2, min_width=300):
+            table = gr.Dataframe(
+                headers=["name", "title", "chunks", "added_at"],
+                value=documents_rows(config),
+                interactive=False,
+                wrap=True,
+                column_widths=["34%", "36%", "10%", "20%"],
+                label="Indexed documents",
+                elem_id="documents",
+            )
+            with gr.Row(equal_height=True):
+                to_remove = gr.Dropdown(
+                    choices=document_names(config),
+                    label="Document to remove",
+                    scale=3,
+                    min_width=200,
+                    elem_id="remove-choice",
+                )
+                remove_button = gr.Button("Remove 删除", variant="stop", scale=1, min_width=100, elem_id="remove")
+            with gr.Row():
+                rebuild_button = gr.Button("Rebuild index 重建索引", elem_id="rebuild")
+                refresh_button = gr.Button("Refresh 刷新", elem_id="refresh")
+
+    refreshed = [status, table, to_remove]
+    index_kwargs = {
+        "concurrency_id": "index",  # one build at a time; answering has its own concurrency group
+        "concurrency_limit": 1,
+        "api_visibility": "private",
+        "show_progress_on": [message],
+    }
+    add_button.click(
+        lambda f, progress=gr.Progress(): add_files(f, config, progress),  # noqa: B008
+        [files],
+        [message, files, *refreshed],
+        **index_kwargs,
+    )
+    remove_button.click(lambda d: remove_document(d, config), [to_remove], [message, *refreshed], **index_kwargs)
+    rebuild_button.click(
+        lambda progress=gr.Progress(): rebuild_index(config, progress),  # noqa: B008
+        None,
+        [message, *refreshed],
+        **index_kwargs,
+    )
+    refresh_button.click(lambda: refresh_outputs(config), None, refreshed, api_visibility="private", queue=False)
+    demo.load(lambda: refresh_outputs(config), None, refreshed, api_visibility="private", queue=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Chat handlers
+
+
+def chat(
+    message: str, chat_messages: list[dict] | None, history: list[dict] | None, mode: str, *, config: Config
+) -> Iterator[tuple]:
+    """Stream one answer into the chat; the conversation lives in this session's state only."""
+    shown = list(chat_messages or [])
+    if isinstance(message, str) and message.strip():
+        text = message.strip()
+        shown.append({"role": "user", "content": text if len(text) <= 600 else text[:600] + " …"})
+    history = list(history or [])
+    yield "", [*shown, {"role": "assistant", "content": "…"}], history, SEARCHING
+    text = ""
+    result = None
+    try:
+        for item in api.answer_stream(message, history, mode=mode, config=config):
+            if isinstance(item, str):
+                text += item
+                yield gr.skip(), [*shown, {"role": "assistant", "content": text + " …"}], history, gr.skip()
+            else:
+                result = item
+    except AssistantError as exc:
+        yield "", [*shown, {"role": "assistant", "content": f"⚠️ {exc}"}], history, sources_html(None)
+        return
+    except Exception:
+        log.exception("answering %r failed", message)
+        yield "", [*shown, {"role": "assistant", "content": f"⚠️ {GENERIC_ERROR}"}], history, sources_html(None)
+        return
+    assert result is not None
+    history = [
+        *history,
+        {"role": "user", "content": result.question},
+        {"role": "assistant", "content": result.text},
+    ]
+    yield "", [*shown, {"role": "assistant", "content": result.text}], history, sources_html(result)
+
+
+def ask(question: str, mode: str | None, history: list[dict] | None, *, config: Config) -> tuple[dict, list[dict]]:
+    """The /ask endpoint: one answer as a JSON-ready dict; follow-ups use this session's history."""
+    history = list(history or [])
+    try:
+        result = api.answer(question, history, mode=mode or "auto", config=config)
+    except AssistantError as exc:
+        raise gr.Error(str(exc), print_exception=False) from None
+    except Exception:
+        log.exception("answering %r failed", question)
+        raise gr.Error(GENERIC_ERROR, print_exception=False) from None
+    history += [{"role": "user", "content": result.question}, {"role": "assistant", "content": result.text}]
+    payload = {
+        "answer": result.text,
+        "found": result.found,
+        "question": result.question,
+        "condensed_question": result.condensed_question,
+        "mode": result.mode,
+        "sources": [
+            {
+                "doc": s.doc,
+                "title": s.title,
+                "section": s.section,
+                "text": s.text,
+                "highlight": s.highlight,
+                "score": s.score,
+                "chunk_id": s.chunk_id,
+            }
+            for s in result.sources
+        ],
+        "timings": {k: round(v, 4) for k, v in result.timings.items()},
+    }
+    return payload, history
+
+
+def sources_html(result: api.Answer | None) -> str:
+    """The sources panel: each passage with its document and section, the answering sentence marked."""
+    if result is None:
+        return (
+            '<div class="sources"><p class="empty">Sources of the answer appear here. 答案的出处显示在这里。</p></div>'
+        )
+    parts = ['<div class="sources"><h3>Sources 出处</h3>']
+    if result.condensed_question and result.condensed_question != result.question:
+        parts.append(f'<p class="understood">Understood as 理解为：<b>{html.escape(result.condensed_question)}</b></p>')
+    if not result.found:
+        parts.append('<p class="empty">No passage answers this; the closest ones were:</p>')
+    if not result.sources:
+        parts.append('<p class="empty">No passages were found.</p>')
+    for number, source in enumerate(result.sources, start=1):
+        section = f' <span class="section">· {html.escape(source.section)}</span>' if source.section else ""
+        title = (
+            f' <span class="title">«{html.escape(source.title)}»</span>'
+            if source.title and source.title != source.doc
+            else ""
+        )
+        cited = " cited" if source.highlight else ""
+        parts.append(
+            f'<div class="source{cited}" id="source-{number}">'
+            f'<div class="where"><span class="num">[{number}]</span>{html.escape(source.doc)}{title}{section}</div>'
+            f'<div class="passage">{highlighted(source.text, source.highlight)}</div></div>'
+        )
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def highlighted(text: str, sentence: str) -> str:
+    """Escaped passage text with the answering sentence in <mark>."""
+    escaped = html.escape(text)
+    if not sentence:
+        return escaped
+    mark = html.escape(sentence)
+    if mark in escaped:
+        return escaped.replace(mark, f"<mark>{mark}</mark>", 1)
+    return f"<mark>{mark}</mark><br>… {escaped}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Documents handlers
+
+
+def uploads_dir(config: Config) -> Path:
+    """Uploaded files live beside the index generations (which rebuilds replace), never inside them."""
+    return config.index_dir / ".uploads"
+
+
+def safe_filename(name: str) -> str:
+    """A base name with safe characters only (letters of any script, digits, _-.() and CJK brackets)."""
+    name = unicodedata.normalize("NFC", name or "").replace("\\", "/").split("/")[-1]
+    name = re.sub(r"[\x00-\x1f\x7f]", "", name)
+    stem, suffix = os.path.splitext(name)
+    stem = re.sub(r"[^\w\-.()（）《》【】]+", "_", stem)
+    stem = re.sub(r"_{2,}", "_", stem).strip("._- ")[:100] or "document"
+    suffix = re.sub(r"[^\w]", "", suffix.lower())
+    return f"{stem}.{suffix}" if suffix else stem
+
+
+def add_files(files: list[str] | None, config: Config, progress=None) -> tuple:
+    """Check the uploads, copy them into the uploads folder and add them; all or nothing."""
+    if not files:
+        return (_error("Choose one or more files first."), gr.skip(), *refresh_outputs(config))
+    problems, staged = [], []
+    for upload in files:
+        path = Path(upload)
+        name = safe_filename(path.name)
+        suffix = Path(name).suffix
+        size = path.stat().st_size if path.exists() else 0
+        if suffix not in SUPPORTED_SUFFIXES:
+            problems.append(f"{name}: unsupported type {suffix or '(none)'}; use {', '.join(SUPPORTED_SUFFIXES)}.")
+        elif size == 0:
+            problems.append(f"{name}: the file is empty.")
+        elif size > MAX_FILE_BYTES:
+            problems.append(f"{name}: larger than {MAX_FILE_BYTES // 2**20} MiB.")
+        else:
+            staged.append((path, name))
+    if problems:
+        return (_error("Nothing was added:", problems), gr.skip(), *refresh_outputs(config))
+
+    if progress is not None:
+        progress(None, desc="Reading the files…")
+    created: list[Path] = []
+    targets: list[Path] = []
+    try:
+        for path, name in staged:
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+            target = uploads_dir(config) / digest / name  # same bytes, same place: nothing is overwritten
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(path, target)
+                created.append(target)
+            if target not in targets:
+                targets.append(target)
+        report = api.add_documents(targets, config=config, progress=_progress_adapter(progress))
+    except AssistantError as exc:
+        _delete_uploads(created, config)
+        return (_error("Nothing was added:", [str(exc)]), gr.skip(), *refresh_outputs(config))
+    except Exception:
+        log.exception("adding %s failed", [n for _, n in staged])
+        _delete_uploads(created, config)
+        return (
+            _error("Nothing was added: an unexpected error occurred (see the server log)."),
+            gr.skip(),
+            *refresh_outputs(config),
+        )
+    indexed = {d["path"] for d in api.index_status(config=config).get("documents", [])}
+    _delete_uploads([p for p in created if str(p.resolve()) not in indexed], config)
+    lines = []
+    for label, names in (("Added", report.added), ("Updated", report.updated), ("Already indexed", report.unchanged)):
+        shown = [n for n in names if n in {t.name for t in targets}]
+        if shown:
+            lines.append(f"{label}: {', '.join(shown)}")
+    summary = "; ".join(lines) or "Nothing changed"
+    return (f"✅ {summary}. The index holds {report.chunks_total} chunks.", None, *refresh_outputs(config))
+
+
+def remove_document(doc_id: str | None, config: Config) -> tuple:
+    if not doc_id:
+        return (_error("Choose a document to remove."), *refresh_outputs(config))
+    try:
+        paths = [d["path"] for d in api.index_status(config=config).get("documents", []) if d["doc_id"] == doc_id]
+        report = api.remove_documents([doc_id], config=config)
+    except AssistantError as exc:
+        return (_error(str(exc)), *refresh_outputs(config))
+    except Exception:
+        log.exception("removing %s failed", doc_id)
+        return (_error("Removing failed: an unexpected error occurred (see the server log)."), *refresh_outputs(config))
+    _delete_uploads([Path(p) for p in paths], config)
+    return (f"✅ Removed {doc_id}. The index holds {report.chunks_total} chunks.", *refresh_outputs(config))
+
+
+def rebuild_index(config: Config, progress=None) -> tuple:
+    try:
+        report = api.rebuild_index(config=config, progress=_progress_adapter(progress))
+    except AssistantError as exc:
+        return (_error(str(exc)), *refresh_outputs(config))
+    except Exception:
+        log.exception("rebuilding the index failed")
+        return (
+            _error("Rebuilding failed: an unexpected error occurred (see the server log)."),
+            *refresh_outputs(config),
+        )
+    return (
+        f"✅ Rebuilt: {report.chunks_total} chunks embedded again in {report.seconds:.1f} s.",
+        *refresh_outputs(config),
+    )
+
+
+def refresh_outputs(config: Config) -> tuple:
+    """Index status, the documents table and the removal choices, as they are now."""
+    return status_markdown(config), documents_rows(config), gr.update(choices=document_names(config), value=None)
+
+
+def _status(config: Config) -> dict:
+    try:
+        return api.index_status(config=config)
+    except AssistantError as exc:
+        return {"exists": False, "problem": str(exc), "index_dir": str(config.index_dir)}
+
+
+def status_markdown(config: Config) -> str:
+    status = _status(config)
+    if status.get("problem"):
+        return f"**Index problem:** {status['problem']}"
+    if not status["exists"]:
+        return "**No index yet.** Upload documents below (or run `assistant index build`)."
+    return (
+        f"**Index:** {len(status['documents'])} documents, {status['chunks']} chunks,"
+        f" {status['size_bytes'] / 2**20:.1f} MiB · model `{status['embedding_model']}`"
+        f" ({status['dimension']} dimensions) · chunks of {status['chunk_size']} characters"
+        f" · built {status['built_at']}"
+    )
+
+
+def documents_rows(config: Config) -> list[list]:
+    rows = [[d["doc_id"], d["title"], d["chunks"], d["added_at"]] for d in _status(config).get("documents", [])]
+    return sorted(rows, key=lambda r: r[0])
+
+
+def document_names(config: Config) -> list[str]:
+    return sorted(d["doc_id"] for d in _status(config).get("documents", []))
+
+
+def _progress_adapter(progress):
+    if progress is None:
+        return None
+
+    def report(done: int, total: int, message: str) -> None:
+        progress((done, total) if total else None, desc=message)
+
+    return report
+
+
+def _delete_uploads(paths: list[Path], config: Config) -> None:
+    """Delete files this app stored in the uploads folder; anything elsewhere is left alone."""
+    root = uploads_dir(config).resolve()
+    for path in paths:
+        path = path.resolve()
+        if not path.is_relative_to(root) or path == root:
+            continue
+        path.unlink(missing_ok=True)
+        if path.parent != root and not any(path.parent.iterdir()):
+            path.parent.rmdir()
+
+
+def _error(message: str, details: list[str] | None = None) -> str:
+    lines = [f"⚠️ **{message}**", *(f"- {html.escape(d)}" for d in details or [])]
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------------------------
+# Serving
+
+
+def read_auth(auth_file: str | Path | None = None) -> list[tuple[str, str]] | None:
+    """Logins from `user:password` lines in auth_file, else from $ASSISTANT_AUTH="user:pass,user2:pass2"."""
+    if auth_file:
+        path = Path(auth_file).expanduser()
+        try:
+            entries = path.read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise ConfigError(f"Cannot read the auth file {path}: {exc.strerror}.") from exc
+        source = str(path)
+    elif os.environ.get("ASSISTANT_AUTH", "").strip():
+        entries = os.environ["ASSISTANT_AUTH"].split(",")
+        source = "ASSISTANT_AUTH"
+    else:
+        return None
+    logins = []
+    for number, entry in enumerate(entries, start=1):
+        entry = entry.strip()
+        if not entry or entry.startswith("#"):
+            continue
+        user, sep, password = entry.partition(":")
+        if not sep or not user.strip() or not password:
+            raise ConfigError(f"{source}: entry {number} is not of the form user:password.")
+        logins.append((user.strip(), password))
+    if not logins:
+        raise ConfigError(f"{source} holds no user:password entries.")
+    return logins
+
+
+def serve(
+    config: Config,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    read_only: bool = False,
+    auth_file: str | Path | None = None,
+) -> None:
+    """Serve the chat page until interrupted; local only unless `host` says otherwise."""
+    auth = read_auth(auth_file)
+    if host not in ("127.0.0.1", "localhost", "::1") and auth is None:
+        log.warning(
+            "serving on %s without a login: anyone who can reach it can use%s it",
+            host,
+            "" if read_only else " and edit",
+        )
+    demo = build_app(config, read_only=read_only)
+    demo.launch(server_name=host, server_port=port, auth=auth, auth_message="Report assistant 报告问答")
