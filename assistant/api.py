@@ -12,7 +12,7 @@ from .answer import Answer
 from .config import Config
 from .errors import AssistantError, InputError
 from .extractive import extractive_answer
-from .followup import condense_by_rules
+from .followup import condense_by_rules, keeps_subject
 from .indexing import BuildReport, Progress, sync_index
 from .ingest import load_document, load_documents
 from .prompts import language_of
@@ -206,9 +206,13 @@ def _condense(question: str, history: list[dict] | None, chat_model) -> str:
         from .generative import condense_with_model
 
         try:
-            return condense_with_model(question, history, chat_model)
+            condensed = condense_with_model(question, history, chat_model)
         except AssistantError as exc:
             log.warning("condensing with the model failed, using rules: %s", exc)
+        else:
+            if keeps_subject(question, condensed):
+                return condensed
+            log.info("the model's rewrite %r drops the user's words; using rules", condensed)
     return condense_by_rules(question, history)
 
 

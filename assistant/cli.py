@@ -15,13 +15,15 @@ from .errors import AssistantError
 def main(argv: list[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING, format="%(levelname)s %(message)s"
+    )
     config = Config.from_env(
-        index_dir=args.index,
-        llm=args.llm,
-        embedding_backend=args.embedding_backend,
-        embedding_model=args.embedding_model,
-        top_k=args.top_k,
+        index_dir=getattr(args, "index", None),
+        llm=getattr(args, "llm", None),
+        embedding_backend=getattr(args, "embedding_backend", None),
+        embedding_model=getattr(args, "embedding_model", None),
+        top_k=getattr(args, "top_k", None),
     )
     try:
         return args.run(args, config)
@@ -34,7 +36,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
+    # Shared flags may stand before or after the command; SUPPRESS keeps a later default from erasing them.
+    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
     common.add_argument("--index", metavar="DIR", help="index folder (default: index/ or $ASSISTANT_INDEX_DIR)")
     common.add_argument("--llm", help='"local", "none" or "openai:MODEL@URL" (default: $ASSISTANT_LLM or local)')
     common.add_argument("--embedding-backend", help="onnx, onnx-fp32, onnx-int8 or sentence-transformers")

@@ -54,3 +54,16 @@ def _topic(question: str) -> str:
     """The previous question without its question phrase and end mark: its subject."""
     topic = re.sub(r"[？?。！!\s]+$", "", ASK_PHRASE.sub("", question))
     return topic.rstrip("了的是有共") or question.rstrip("？?")
+
+
+def keeps_subject(question: str, condensed: str) -> bool:
+    """A condensed Chinese follow-up must keep what the user typed ("总免税额"), not a paraphrase."""
+    if language_of(question) != "zh":
+        return True
+    core = re.sub(
+        r"^(其中|那么|那|另外|此外|还有|同时)[，,]?|(呢|是多少|有多少|多少|是什么|有哪些)?[？?。！!\s]*$",
+        "",
+        question.strip(),
+    )
+    core = re.sub(r"(呢|是多少|有多少|多少|是什么|有哪些)$", "", core)
+    return core in condensed

@@ -153,6 +153,7 @@ class KeywordIndex:
     def build(cls, chunk_ids: list[str], texts: list[str]) -> KeywordIndex:
         import bm25s
 
+        logging.getLogger("bm25s").setLevel(logging.WARNING)
         retriever = bm25s.BM25()
         if texts:
             retriever.index([tokenize(t) or [""] for t in texts], show_progress=False)
