@@ -172,7 +172,7 @@ def answer_stream(
         checks = search_checks + checks
     else:
         text, found, sources = extractive_answer(question, search_query, retrieval, embeddings)
-        checks, used_mode = [], "extractive"
+        checks, used_mode = search_checks, "extractive"
         timings["first_token"] = time.perf_counter() - started
         yield text
     timings["answer"] = time.perf_counter() - tick
@@ -217,9 +217,15 @@ def _condense(question: str, history: list[dict] | None, chat_model) -> str:
 
 
 def _search_query(condensed: str, generation, chat_model) -> tuple[str, list[str]]:
-    """With a model at hand, an English question about Chinese documents is searched in Chinese."""
-    if chat_model is None or language_of(condensed) != "en" or "zh" not in generation.manifest.languages:
+    """An English question about Chinese documents is searched in Chinese: translated by the model
+    when there is one, else turned into Chinese terms by the glossary."""
+    if language_of(condensed) != "en" or "zh" not in generation.manifest.languages:
         return condensed, []
+    if chat_model is None:
+        from .crosslingual import chinese_search_terms
+
+        terms = chinese_search_terms(condensed, generation.keyword.vocabulary)
+        return terms, [f"searched as: {terms}"]
     from .generative import translate_for_search
 
     try:

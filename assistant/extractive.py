@@ -191,7 +191,7 @@ def answers_question(evidence: Evidence | None, question: str, lang: str) -> boo
 def compose(evidence: Evidence, question: str, lang: str) -> str:
     """The answer text in the question's language: the stated answer, then the quoted sentence."""
     if lang == "en":
-        stated = "; ".join(f"{english_figure(f)} ({f.text})" for f in evidence.figures) or evidence.span
+        stated = "; ".join(f"{english_figure(f)} ({f.text})" for f in evidence.figures) or f"“{evidence.span}”"
         return template("extractive_answer", "en").format(answer=stated, span=evidence.span, sentence=evidence.sentence)
     return template("extractive_answer", "zh").format(
         answer=evidence.span, span=evidence.span, sentence=evidence.sentence

@@ -149,6 +149,11 @@ class KeywordIndex:
         self._retriever = retriever
         self.chunk_ids = chunk_ids
 
+    @functools.cached_property
+    def vocabulary(self) -> frozenset[str]:
+        """Every indexed word."""
+        return frozenset(self._retriever.vocab_dict) - {""} if self.chunk_ids else frozenset()  # type: ignore[attr-defined]
+
     @classmethod
     def build(cls, chunk_ids: list[str], texts: list[str]) -> KeywordIndex:
         import bm25s

@@ -21,6 +21,10 @@ def test_chinese_questions_are_answered_with_their_evidence(extractive_report: d
     assert extractive_report["evidence_hit@3"] >= 0.9
 
 
+def test_english_questions_are_answered_from_chinese_text(extractive_report: dict) -> None:
+    assert extractive_report["by_group"]["lang:en"]["accuracy"] >= 0.6, extractive_report["failures"]
+
+
 def test_refusals_are_plain_and_invent_nothing(extractive_report: dict) -> None:
     assert extractive_report["by_group"]["kind:refuse"]["accuracy"] >= 0.9, extractive_report["failures"]
 

@@ -1,0 +1,72 @@
+"""English questions about Chinese documents, without a language model.
+
+A glossary of report vocabulary gives the Chinese words for the question's terms, and names
+written in pinyin ("Guangzhou") are matched to the Chinese words of the index ("广州"). The
+result is a bag of Chinese search terms that the extractive answerer can match like a
+Chinese question. With a language model, the question is translated by the model instead.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from pathlib import Path
+
+from .keyword import STOPWORDS
+
+GLOSSARY_FILE = Path(__file__).parent / "data" / "glossary_en_zh.tsv"
+MAX_PHRASE_WORDS = 4
+PLACE_SUFFIXES = ("", "sheng", "shi", "xian", "qu", "zhen")
+
+
+@functools.lru_cache(maxsize=1)
+def glossary() -> dict[tuple[str, ...], list[str]]:
+    entries: dict[tuple[str, ...], list[str]] = {}
+    for line in GLOSSARY_FILE.read_text(encoding="utf-8").splitlines():
+        if not line.strip() or line.startswith("#"):
+            continue
+        english, chinese = line.split("\t")
+        entries[tuple(english.lower().split())] = chinese.split("|")
+    return entries
+
+
+def chinese_search_terms(question: str, vocabulary: frozenset[str]) -> str:
+    """Chinese words for an English question: glossary terms, pinyin names, numbers kept."""
+    words = re.findall(r"\d+(?:\.\d+)?|[a-z][a-z&\-]*", question.lower().replace(",", ""))
+    entries = glossary()
+    terms: list[str] = []
+    i = 0
+    while i < len(words):
+        for size in range(min(MAX_PHRASE_WORDS, len(words) - i), 0, -1):
+            phrase = tuple(words[i : i + size])
+            found = entries.get(phrase) or (
+                entries.get((*phrase[:-1], phrase[-1][:-1])) if phrase[-1].endswith("s") else None
+            )
+            if found:
+                # One word per term, the one the documents use, so a term is not counted several times.
+                terms.append(next((w for w in found if w in vocabulary), found[0]))
+                i += size
+                break
+        else:
+            word = words[i]
+            name = pinyin_names(vocabulary).get(word)
+            if name or (len(word) > 1 and word not in STOPWORDS):
+                terms.append(name or word)
+            i += 1
+    return " ".join(dict.fromkeys(terms))
+
+
+@functools.lru_cache(maxsize=4)
+def pinyin_names(vocabulary: frozenset[str]) -> dict[str, str]:
+    """Toneless pinyin ("guangzhou", "guangzhoushi") of the index's two- to four-character words."""
+    from pypinyin import lazy_pinyin
+
+    names: dict[str, str] = {}
+    for word in sorted(vocabulary, key=len):
+        if 2 <= len(word) <= 4 and all("\u4e00" <= ch <= "\u9fff" for ch in word):
+            spelled = "".join(lazy_pinyin(word))
+            for suffix in PLACE_SUFFIXES:
+                if suffix and spelled.endswith(suffix) and len(spelled) > len(suffix) + 3:
+                    names.setdefault(spelled[: -len(suffix)], word)
+            names.setdefault(spelled, word)
+    return names
