@@ -16,7 +16,7 @@ from .chunk import split_clauses, split_sentences
 from .figures import Figure, english_figure, find_figures
 from .keyword import tokenize
 from .prompts import language_of, template
-from .retrieve import Passage, Retrieval, place_names, years_in
+from .retrieve import Passage, Retrieval, years_in
 
 QUANTITY_QUESTION = re.compile(
     r"多少|几[个件项家人名次年位大类种所批届倍]?|数量|数目|总额|金额|总量|比例|百分|增长|"
@@ -167,9 +167,13 @@ def find_evidence(
 
     (index, sentence), similarity = max(zip(shortlist, shortlist_similarity, strict=True), key=combined)
     coverage = coverage_of(sentence, weights) if weights else 0.0
-    # Years and place names choose the report and the sentence; the clause is chosen by what is asked.
-    anchors = set(place_names(focus or question)) | set(years_in(focus or question))
-    focus_terms = [t for t in question_terms(focus or question) if not any(t in a or a in t for a in anchors)]
+    # Years and the words of the report's title (its city, its office) choose the report and the
+    # sentence; the clause is chosen by what is asked.
+    title = passages[index].title
+    anchors = set(years_in(focus or question))
+    focus_terms = [
+        t for t in question_terms(focus or question) if t not in title and not any(t in a or a in t for a in anchors)
+    ]
     focus_weights = term_weights(focus_terms, [s for _, s in candidates])
     span, figures = _answer_span(
         sentence, focus_weights or weights, quantity, asked_numbers, embeddings, query_vector, lang

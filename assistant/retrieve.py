@@ -116,6 +116,8 @@ def _anchor_documents(query: str, generation: Generation) -> tuple[set[str] | No
             unmatched.append(year)
             continue
         allowed = mentioned if allowed is None else (allowed & mentioned or allowed)
+    if len(documents) < 2:
+        return allowed, unmatched  # one document: nothing to choose between (and no tagger to load)
     for place in place_names(query):
         in_title = {d.doc_id for d in documents.values() if place in d.title}
         if in_title:
