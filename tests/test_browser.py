@@ -7,8 +7,6 @@ session index, so uploads here never touch the index other tests share.
 from __future__ import annotations
 
 import shutil
-import socket
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -17,9 +15,9 @@ import pytest
 
 from assistant import Config
 
+from .conftest import running_app
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-import ui  # noqa: E402  (ui.py lives at the repository root)
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
@@ -54,23 +52,12 @@ UPLOADED_REPORT = """深圳市科技创新局2010年工作总结
 """
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(corpus_index: Config, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     index_copy = tmp_path_factory.mktemp("browser") / "index"
     shutil.copytree(corpus_index.index_dir, index_copy)
-    demo = ui.build_app(corpus_index.replace(index_dir=index_copy))
-    port = free_port()
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
+    with running_app(corpus_index.replace(index_dir=index_copy)) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import sys
 import threading
 from pathlib import Path
 
@@ -11,28 +9,17 @@ import pytest
 from gradio_client import Client
 from gradio_client.exceptions import AppError
 
+import ui
 from assistant import Config
 from assistant.errors import ConfigError
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-import ui
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from .conftest import running_app
 
 
 @pytest.fixture(scope="module")
 def app_url(corpus_index: Config):
-    demo = ui.build_app(corpus_index)
-    port = free_port()
-    demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        demo.close()
+    with running_app(corpus_index) as url:
+        yield url
 
 
 def client(url: str) -> Client:
