@@ -140,7 +140,7 @@ def answer_stream(
     if mode not in MODES:
         raise InputError(f"Unknown answer mode {mode!r}; choose one of {', '.join(MODES)}.")
     generation = open_generation(config.index_dir)
-    embeddings = _embedder(config)
+    embeddings = _embedder(config.replace(embedding_backend=config.query_embedding_backend or config.embedding_backend))
     check_compatible(generation.manifest, config, embeddings.model_id, embeddings.dimension)
     chat_model = _chat_model(config, mode)
     timings: dict[str, float] = {}

