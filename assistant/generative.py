@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 PASSAGES_IN_PROMPT = 4
 MAX_CONTEXT_SENTENCES = 4
 CONDENSE_MAX_TOKENS = 60
+SPEAKERS = {"zh": {"user": "用户", "assistant": "助手"}, "en": {"user": "User", "assistant": "Assistant"}}
 
 # Small models paraphrase the refusal sentence; these are its usual forms.
 PARAPHRASED_REFUSAL = re.compile(
@@ -55,7 +56,8 @@ def generate_answer(
     if retrieval.unmatched_anchors or not passages:
         text = template("refusal", lang)
         yield text
-        yield text, False, to_sources(retrieval.passages), ["no passage matches the question's year"], "llm"
+        reason = f"no document mentions {', '.join(retrieval.unmatched_anchors)}" if passages else "no passages"
+        yield text, False, to_sources(retrieval.passages), [reason], "llm"
         return
 
     context = select_context(
@@ -211,8 +213,7 @@ def translate_for_search(question: str, chat_model) -> str:
     reply = chat_model.invoke(
         [HumanMessage(template("translate", "en").format(question=question))], max_tokens=CONDENSE_MAX_TOKENS
     )
-    text = str(reply.content).strip()
-    translated = text.splitlines()[0].strip(" \"'“”「」") if text else ""
+    translated = _first_line(reply)
     if language_of(translated) != "zh" or len(translated) > 4 * len(question) + 50:
         raise AssistantError("the model gave no usable translation")
     return translated
@@ -224,23 +225,22 @@ def condense_with_model(question: str, history: list[dict], chat_model) -> str:
     if not earlier or not needs_context(question):
         return question
     lang = language_of(question)
+    speakers = SPEAKERS[lang]
     lines = []
     for message in history[-6:]:
-        role = message.get("role")
         content = message.get("content")
-        if role in ("user", "assistant") and isinstance(content, str):
-            first_line = content.strip().splitlines()[0] if content.strip() else ""
-            lines.append(
-                f"{'用户' if lang == 'zh' else 'User'}: {first_line[:200]}"
-                if role == "user"
-                else f"{'助手' if lang == 'zh' else 'Assistant'}: {first_line[:200]}"
-            )
+        if message.get("role") in speakers and isinstance(content, str) and content.strip():
+            lines.append(f"{speakers[message['role']]}: {content.strip().splitlines()[0][:200]}")
     prompt = template("condense", lang).format(history="\n".join(lines), question=question)
-    reply = chat_model.invoke([HumanMessage(prompt)], max_tokens=CONDENSE_MAX_TOKENS)
-    condensed = str(reply.content).strip().splitlines()[0].strip(" \"'“”「」") if str(reply.content).strip() else ""
+    condensed = _first_line(chat_model.invoke([HumanMessage(prompt)], max_tokens=CONDENSE_MAX_TOKENS))
     if not condensed or len(condensed) > 4 * len(question) + 100:
         raise AssistantError("the model gave no usable standalone question")
     return condensed
+
+
+def _first_line(reply) -> str:
+    text = str(reply.content).strip()
+    return text.splitlines()[0].strip(" \"'“”「」") if text else ""
 
 
 def _supporting_sentence(sentences: list[str], answer: str) -> str:
