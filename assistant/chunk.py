@@ -19,8 +19,8 @@ HEADING_LEVELS: tuple[re.Pattern[str], ...] = (
     re.compile(r"^\d{1,2}[、.．](?!\d)"),
     re.compile(r"^[（(]\d{1,2}[）)]"),
     re.compile(r"^——(?=\S)"),
-    re.compile(r"^#{1,6}\s"),
 )
+MARKDOWN_HEADING = re.compile(r"^(#{1,6})\s*\S")
 MAX_HEADING_CHARS = 60
 OPENING_QUOTES = "“‘「『《〈（(【"
 CLOSING_QUOTES = "”’」』》〉）)】"
@@ -112,10 +112,13 @@ def _is_abbreviation(text: str, i: int) -> bool:
 
 
 def heading_level(line: str) -> int | None:
-    """The nesting level of a heading line, or None for body text."""
+    """The nesting level of a heading line, or None for body text; Markdown's # levels come first."""
+    markdown = MARKDOWN_HEADING.match(line)
+    if markdown:
+        return len(markdown.group(1)) - 1
     for level, pattern in enumerate(HEADING_LEVELS):
         if pattern.match(line):
-            return level
+            return 6 + level
     return None
 
 
@@ -138,7 +141,7 @@ def chunk_document(document: Document, *, chunk_size: int, chunk_overlap: int) -
     current: list[str] = []
     section_name = ""
     for line in (line.strip() for line in document.text.split("\n")):
-        if not line or line == document.title:
+        if not line or line.lstrip("# ") == document.title:
             continue
         level = heading_level(line)
         title = _heading_title(line) if level is not None else None
@@ -149,7 +152,7 @@ def chunk_document(document: Document, *, chunk_size: int, chunk_overlap: int) -
             path[level] = title
             section_name = " > ".join(path[lvl] for lvl in sorted(path))
             current = []
-            if line.startswith("——") or len(line) > len(title) + 1:
+            if not MARKDOWN_HEADING.match(line) and (line.startswith("——") or len(line) > len(title) + 1):
                 current.extend(split_sentences(line))
             continue
         current.extend(split_sentences(line))
@@ -181,7 +184,7 @@ def _pack(sentences: list[str], chunk_size: int, chunk_overlap: int) -> list[str
     window: list[str] = []
     for piece in pieces:
         if window and sum(map(len, window)) + len(piece) > chunk_size:
-            chunks.append("".join(window))
+            chunks.append(join_sentences(window))
             overlap: list[str] = []
             for previous in reversed(window):
                 if sum(map(len, overlap)) + len(previous) > chunk_overlap:
@@ -190,8 +193,22 @@ def _pack(sentences: list[str], chunk_size: int, chunk_overlap: int) -> list[str
             window = overlap
         window.append(piece)
     if window:
-        chunks.append("".join(window))
+        chunks.append(join_sentences(window))
     return chunks
+
+
+def join_sentences(sentences: list[str]) -> str:
+    """Chinese sentences join directly; others keep a space between them."""
+    text = ""
+    for sentence in sentences:
+        if text and not (_is_cjk(text[-1]) or _is_cjk(sentence[0])):
+            text += " "
+        text += sentence
+    return text
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u3000" <= ch <= "\u9fff" or "\uff00" <= ch <= "\uffef"
 
 
 def _split_long(sentence: str, chunk_size: int) -> list[str]:

@@ -106,10 +106,31 @@ class Evidence:
     figures: tuple[Figure, ...]
     coverage: float
     similarity: float
+    # Share of what is asked (the question's terms less its years and the report's title words).
+    asked_coverage: float = 1.0
 
 
 def is_quantity_question(question: str) -> bool:
     return bool(QUANTITY_QUESTION.search(question))
+
+
+ASKING = re.compile(r"^(?:多少|几)")
+LINKING = frozenset("了 是 有 为 达 达到 共 共有 一共 总共 的 约 大约".split())
+
+
+def asked_terms(question: str) -> list[str]:
+    """The words next to 多少/几: what is asked ("成交额增长了多少" -> 增长; "有多少家企业" -> 企业)."""
+    from .keyword import segment
+
+    words = [w for w in segment(question) if w.strip()]
+    asked: list[str] = []
+    for i, word in enumerate(words):
+        if not ASKING.match(word):
+            continue
+        before = [w for w in words[:i] if w not in LINKING]
+        after = [w for w in words[i + 1 :] if w not in LINKING and len(w) > 1 and not re.fullmatch(r"[？?。，,！!]+", w)]
+        asked += before[-1:] + after[:1]
+    return asked
 
 
 def question_terms(question: str) -> list[str]:
@@ -175,10 +196,14 @@ def find_evidence(
         t for t in question_terms(focus or question) if t not in title and not any(t in a or a in t for a in anchors)
     ]
     focus_weights = term_weights(focus_terms, [s for _, s in candidates])
+    for term in asked_terms(focus or question):
+        if term in focus_weights:
+            focus_weights[term] *= 2
     span, figures = _answer_span(
         sentence, focus_weights or weights, quantity, asked_numbers, embeddings, query_vector, lang
     )
-    return Evidence(index, sentence, span, tuple(figures), coverage, similarity)
+    asked_coverage = coverage_of(sentence, focus_weights) if focus_weights else 1.0
+    return Evidence(index, sentence, span, tuple(figures), coverage, similarity, asked_coverage)
 
 
 def answers_question(evidence: Evidence | None, question: str, lang: str) -> bool:
@@ -187,7 +212,7 @@ def answers_question(evidence: Evidence | None, question: str, lang: str) -> boo
         return False
     if is_quantity_question(question) and not evidence.figures:
         return False
-    if lang == "zh" and evidence.coverage < MIN_COVERAGE:
+    if lang == "zh" and (evidence.coverage < MIN_COVERAGE or evidence.asked_coverage == 0):
         return False
     return evidence.similarity >= MIN_SIMILARITY[lang]
 

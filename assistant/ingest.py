@@ -179,6 +179,7 @@ def _clean_line(line: str) -> str:
     # Spaces next to Chinese characters or punctuation are collection noise.
     line = re.sub(rf"(?<=[{CJK}{CJK_PUNCT}])[ \t]+|[ \t]+(?=[{CJK}{CJK_PUNCT}])", "", line)
     line = re.sub(r"[ \t]{2,}", " ", line)
+    line = re.sub(r"^(#{1,6})(?=[^#\s])", r"\1 ", line)  # a Markdown heading keeps its space
     # ASCII punctuation next to Chinese text becomes its full-width form; "12,057" keeps its comma.
     line = re.sub(rf"(?<=[{CJK}{CJK_PUNCT}])([,;:!?])|([,;:!?])(?=[{CJK}{CJK_PUNCT}])", _fullwidth_punct, line)
     line = re.sub(rf"\(([^()]*[{CJK}][^()]*)\)", r"（\1）", line)

@@ -129,6 +129,11 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+def segment(text: str) -> list[str]:
+    """jieba's precise segmentation (whole words only, no sub-words)."""
+    return _jieba().lcut(text)
+
+
 def _words(text: str) -> list[str]:
     out: list[str] = []
     for span in WORD.findall(text):

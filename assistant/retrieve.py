@@ -6,8 +6,6 @@ look-alike report about another year or city does not answer them.
 
 from __future__ import annotations
 
-import functools
-import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -51,20 +49,15 @@ def years_in(text: str) -> list[str]:
     return sorted(set(YEAR.findall(text)))
 
 
-@functools.lru_cache(maxsize=1)
-def _posseg():
-    import jieba
-    import jieba.posseg
-
-    jieba.setLogLevel(logging.WARNING)
-    return jieba.posseg
+PLACE = re.compile(r"^[\u4e00-\u9fff]{1,6}(?:省|市|自治区|特别行政区|县|区|州|镇)$")
+NOT_A_PLACE = re.compile(r"^(?:全|本|我|该|各|每|城|地|市|省|县|区|辖|郊|园|社|小|山|景|矿|自贸)")
 
 
 def place_names(text: str) -> list[str]:
-    """Place and organisation names (jieba's ns/nt tags) that a question can be anchored to."""
-    if not re.search(r"[\u4e00-\u9fff]", text):
-        return []
-    return sorted({w.word for w in _posseg().cut(text) if w.flag in ("ns", "nt") and len(w.word) >= 2})
+    """Places a question names, by their administrative suffix ("深圳市", "广东省"), not "全市"."""
+    from .keyword import segment
+
+    return sorted({w for w in segment(text) if PLACE.match(w) and not NOT_A_PLACE.match(w)})
 
 
 def retrieve(query: str, generation: Generation, embeddings, config: Config) -> Retrieval:
@@ -105,21 +98,33 @@ def retrieve(query: str, generation: Generation, embeddings, config: Config) -> 
 
 
 def _anchor_documents(query: str, generation: Generation) -> tuple[set[str] | None, list[str]]:
-    """Documents the question's years and places point to, and the anchors no document has."""
-    documents = generation.manifest.documents
-    allowed: set[str] | None = None
+    """Documents that the question's years and places point to, and anchors no document covers.
+
+    A year must be mentioned by a document; a place that no document mentions at all, or a year
+    and a place that no single document has together, leave the question unanswerable.
+    """
+    documents = list(generation.manifest.documents.values())
+    anchored: list[set[str]] = []
     unmatched: list[str] = []
     for year in years_in(query):
-        in_title = {d.doc_id for d in documents.values() if year in d.title}
-        mentioned = in_title or {d.doc_id for d in documents.values() if year in d.years}
-        if not mentioned:
+        in_title = {d.doc_id for d in documents if year in d.title}
+        mentioned = in_title or {d.doc_id for d in documents if year in d.years}
+        if mentioned:
+            anchored.append(mentioned)
+        else:
             unmatched.append(year)
-            continue
-        allowed = mentioned if allowed is None else (allowed & mentioned or allowed)
-    if len(documents) < 2:
-        return allowed, unmatched  # one document: nothing to choose between (and no tagger to load)
+    vocabulary = generation.keyword.vocabulary
     for place in place_names(query):
-        in_title = {d.doc_id for d in documents.values() if place in d.title}
+        stem = place[:-1] if len(place) > 2 else place
+        in_title = {d.doc_id for d in documents if place in d.title or stem in d.title}
         if in_title:
-            allowed = in_title if allowed is None else (allowed & in_title or allowed)
+            anchored.append(in_title)
+        elif place not in vocabulary and stem not in vocabulary:
+            unmatched.append(place)
+    if not anchored:
+        return None, unmatched
+    allowed = set.intersection(*anchored)
+    if not allowed:
+        unmatched.append("the same document")
+        return None, unmatched
     return allowed, unmatched
