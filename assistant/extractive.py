@@ -115,7 +115,7 @@ def is_quantity_question(question: str) -> bool:
 
 
 ASKING = re.compile(r"^(?:多少|几)")
-LINKING = frozenset("了 是 有 为 达 达到 共 共有 一共 总共 的 约 大约".split())
+LINKING = frozenset(["了", "是", "有", "为", "达", "达到", "共", "共有", "一共", "总共", "的", "约", "大约"])
 
 
 def asked_terms(question: str) -> list[str]:
@@ -128,7 +128,9 @@ def asked_terms(question: str) -> list[str]:
         if not ASKING.match(word):
             continue
         before = [w for w in words[:i] if w not in LINKING]
-        after = [w for w in words[i + 1 :] if w not in LINKING and len(w) > 1 and not re.fullmatch(r"[？?。，,！!]+", w)]
+        after = [
+            w for w in words[i + 1 :] if w not in LINKING and len(w) > 1 and not re.fullmatch(r"[？?。，,！!]+", w)
+        ]
         asked += before[-1:] + after[:1]
     return asked
 
@@ -196,11 +198,9 @@ def find_evidence(
         t for t in question_terms(focus or question) if t not in title and not any(t in a or a in t for a in anchors)
     ]
     focus_weights = term_weights(focus_terms, [s for _, s in candidates])
-    for term in asked_terms(focus or question):
-        if term in focus_weights:
-            focus_weights[term] *= 2
+    asked_words = [w for w in asked_terms(focus or question) if w not in title]
     span, figures = _answer_span(
-        sentence, focus_weights or weights, quantity, asked_numbers, embeddings, query_vector, lang
+        sentence, focus_weights or weights, quantity, asked_numbers, asked_words, embeddings, query_vector, lang
     )
     asked_coverage = coverage_of(sentence, focus_weights) if focus_weights else 1.0
     return Evidence(index, sentence, span, tuple(figures), coverage, similarity, asked_coverage)
@@ -264,29 +264,36 @@ def _answer_span(
     sentence: str,
     weights: dict[str, float],
     quantity: bool,
-    asked: set[float],
+    question_numbers: set[float],
+    asked_words: list[str],
     embeddings,
     query_vector: list[float],
     lang: str,
 ) -> tuple[str, list[Figure]]:
-    """The clause that answers; for a figure, the clause (and the next one) that states it."""
+    """The clause that answers; for a figure, the clause (and the next one) that states it.
+
+    A clause holding the word next to 多少 (what is asked) wins over one that merely shares
+    more of the question's subject.
+    """
     clauses = split_clauses(sentence)
     if len(clauses) == 1:
-        return _strip_end(sentence), _answer_figures(sentence, asked) if quantity else []
+        return _strip_end(sentence), _answer_figures(sentence, question_numbers) if quantity else []
     if lang == "en" or not weights:
         scores = similarities(embeddings, query_vector, clauses)
     else:
         scores = [coverage_of(c, weights) for c in clauses]
     if quantity:
+        named = [i for i, clause in enumerate(clauses) if any(w in clause for w in asked_words)]
         best = max(range(len(clauses)), key=lambda i: (scores[i], -i))
-        for start in (best, best + 1):
-            if start < len(clauses) and _answer_figures(clauses[start], asked):
-                span = "".join(clauses[best : start + 1])
-                return _strip_end(span), _answer_figures(clauses[start], asked)
-        with_figures = [i for i in range(len(clauses)) if _answer_figures(clauses[i], asked)]
+        for first in [*named, best]:
+            for last in (first, first + 1):
+                if last < len(clauses) and _answer_figures(clauses[last], question_numbers):
+                    span = "".join(clauses[first : last + 1])
+                    return _strip_end(span), _answer_figures(clauses[last], question_numbers)
+        with_figures = [i for i in range(len(clauses)) if _answer_figures(clauses[i], question_numbers)]
         if with_figures:
             pick = max(with_figures, key=lambda i: scores[i])
-            return _strip_end(clauses[pick]), _answer_figures(clauses[pick], asked)
+            return _strip_end(clauses[pick]), _answer_figures(clauses[pick], question_numbers)
         return _strip_end(sentence), []
     best = max(range(len(clauses)), key=lambda i: (scores[i], -i))
     return _strip_end(clauses[best]), []
