@@ -21,6 +21,7 @@ import logging
 import os
 import re
 import shutil
+import threading
 import unicodedata
 from collections.abc import Iterator
 from functools import partial
@@ -557,6 +558,13 @@ def read_auth(auth_file: str | Path | None = None) -> list[tuple[str, str]] | No
     return logins
 
 
+def _warm_up(config: Config) -> None:
+    try:
+        api.warm_up(config=config)
+    except Exception as exc:  # the first question will report it properly
+        log.warning("warm-up failed: %s", exc)
+
+
 def serve(
     config: Config,
     *,
@@ -574,4 +582,5 @@ def serve(
             "" if read_only else " and edit",
         )
     demo = build_app(config, read_only=read_only)
+    threading.Thread(target=_warm_up, args=(config,), name="warm-up", daemon=True).start()
     demo.launch(server_name=host, server_port=port, auth=auth, auth_message="Report assistant 报告问答")

@@ -108,6 +108,26 @@ def index_status(*, index_dir: str | Path | None = None, config: Config | None =
     }
 
 
+def warm_up(*, index_dir: str | Path | None = None, config: Config | None = None) -> None:
+    """Load the models, open the index and prime the model's prompt cache, so the first
+    question of a long-running server does not wait for them."""
+    from .keyword import tokenize
+
+    config = resolve_config(config, index_dir)
+    _embedder(config)
+    tokenize("预热")  # jieba loads its dictionary once
+    if current_generation(config.index_dir) is not None:
+        open_generation(config.index_dir)
+    chat_model = _chat_model(config, "auto")
+    if chat_model is not None:
+        from langchain_core.messages import HumanMessage, SystemMessage
+
+        from .prompts import template
+
+        for lang in ("en", "zh"):  # the fixed system prompts are cached by llama.cpp
+            chat_model.invoke([SystemMessage(template("system", lang)), HumanMessage("?")], max_tokens=1)
+
+
 def answer(
     question: str,
     history: list[dict] | None = None,
