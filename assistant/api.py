@@ -239,8 +239,13 @@ def _condense(question: str, history: list[dict] | None, chat_model) -> str:
 def _search_query(condensed: str, generation, chat_model) -> tuple[str, list[str]]:
     """An English question about Chinese documents is searched in Chinese: translated by the model
     when there is one, else turned into Chinese terms by the glossary."""
-    if language_of(condensed) != "en" or "zh" not in generation.manifest.languages:
+    if "zh" not in generation.manifest.languages:
         return condensed, []
+    if language_of(condensed) == "zh":
+        from .crosslingual import expand_latin_terms
+
+        expanded = expand_latin_terms(condensed, generation.keyword.vocabulary)
+        return expanded, ([f"searched as: {expanded}"] if expanded != condensed else [])
     if chat_model is None:
         from .crosslingual import chinese_search_terms
 

@@ -70,3 +70,15 @@ def pinyin_names(vocabulary: frozenset[str]) -> dict[str, str]:
                     names.setdefault(spelled[: -len(suffix)], word)
             names.setdefault(spelled, word)
     return names
+
+
+def expand_latin_terms(question: str, vocabulary: frozenset[str]) -> str:
+    """A Chinese question with Latin terms ("GDP", "R&D") gets their Chinese words appended."""
+    words = re.findall(r"[A-Za-z][A-Za-z&\-]*", question)
+    extra = [chinese for w in words if (chinese := _chinese_word(w.lower(), vocabulary))]
+    return f"{question} {' '.join(extra)}" if extra else question
+
+
+def _chinese_word(word: str, vocabulary: frozenset[str]) -> str | None:
+    found = glossary().get((word,))
+    return next((w for w in found if w in vocabulary), found[0]) if found else None

@@ -16,7 +16,7 @@ from .chunk import split_clauses, split_sentences
 from .figures import Figure, english_figure, find_figures
 from .keyword import tokenize
 from .prompts import language_of, template
-from .retrieve import Passage, Retrieval, years_in
+from .retrieve import Passage, Retrieval, anchors_missing, years_in
 
 QUANTITY_QUESTION = re.compile(
     r"多少|几[个件项家人名次年位大类种所批届倍]?|数量|数目|总额|金额|总量|比例|百分|增长|"
@@ -47,6 +47,8 @@ class Evidence:
     similarity: float
     # Share of what is asked (the question's terms less its years and the report's title words).
     asked_coverage: float = 1.0
+    # The question's years and places that the sentence, its section and its title do not name.
+    missing_anchors: tuple[str, ...] = ()
 
 
 def is_quantity_question(question: str) -> bool:
@@ -111,8 +113,12 @@ def find_evidence(
     quantity = is_quantity_question(question)
     asked_numbers = {f.value for f in find_figures(question)}
 
+    def context(index: int) -> str:
+        """A sentence's subject may stand in its report's title or section, not in itself."""
+        return f"{passages[index].title} {passages[index].section} "
+
     def lexical(index: int, sentence: str) -> float:
-        score = coverage_of(sentence, weights) + 0.05 / (1 + index)
+        score = coverage_of(context(index) + sentence, weights) + 0.05 / (1 + index)
         if quantity and not _answer_figures(sentence, asked_numbers):
             score *= 0.5
         return score
@@ -128,7 +134,7 @@ def find_evidence(
         return (1 - weight_semantic) * lexical(index, sentence) + weight_semantic * similarity - penalty
 
     (index, sentence), similarity = max(zip(shortlist, shortlist_similarity, strict=True), key=combined)
-    coverage = coverage_of(sentence, weights) if weights else 0.0
+    coverage = coverage_of(context(index) + sentence, weights) if weights else 0.0
     # Years and the words of the report's title (its city, its office) choose the report and the
     # sentence; the clause is chosen by what is asked.
     title = passages[index].title
@@ -142,12 +148,13 @@ def find_evidence(
         sentence, focus_weights or weights, quantity, asked_numbers, asked_words, embeddings, query_vector, lang
     )
     asked_coverage = coverage_of(sentence, focus_weights) if focus_weights else 1.0
-    return Evidence(index, sentence, span, tuple(figures), coverage, similarity, asked_coverage)
+    missing = tuple(anchors_missing(focus or question, [context(index), sentence]))
+    return Evidence(index, sentence, span, tuple(figures), coverage, similarity, asked_coverage, missing)
 
 
 def answers_question(evidence: Evidence | None, question: str, lang: str) -> bool:
     """The sentence is close in meaning and (for Chinese) shares enough of the question's terms."""
-    if evidence is None:
+    if evidence is None or evidence.missing_anchors:
         return False
     if is_quantity_question(question) and not evidence.figures:
         return False

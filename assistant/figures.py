@@ -68,12 +68,21 @@ def find_figures(text: str) -> list[Figure]:
             continue
         if text[match.end() : match.end() + 1] in ("月", "日", "号") and not match.group("unit"):
             continue
+        if _is_list_marker(text, match):
+            continue
         magnitude = MAGNITUDE.get(match.group("mag") or "", 1.0)
         unit = match.group("unit") or ""
         if unit in ("万元", "亿元"):
             magnitude *= MAGNITUDE[unit[0]]
         figures.append(Figure(match.group(0), num * magnitude, unit, match.start(), match.end()))
     return figures
+
+
+def _is_list_marker(text: str, match: re.Match[str]) -> bool:
+    """ "2.合肥…" or "3、…" at the start of a text or clause numbers a list item, it is no figure."""
+    start = match.start()
+    at_start = start == 0 or text[start - 1] in "\n。；;：:，,（(　 "
+    return at_start and not match.group("unit") and text[match.end() : match.end() + 1] in ("、", ".", "．", ")", "）")
 
 
 def english_figure(figure: Figure) -> str:

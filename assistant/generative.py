@@ -22,7 +22,7 @@ from .extractive import coverage_of, extractive_answer, question_terms, similari
 from .figures import numbers_in, unsupported_numbers
 from .followup import needs_context, user_turns
 from .prompts import language_of, template
-from .retrieve import Passage, Retrieval
+from .retrieve import Passage, Retrieval, anchors_missing
 
 log = logging.getLogger(__name__)
 PASSAGES_IN_PROMPT = 4
@@ -64,6 +64,14 @@ def generate_answer(
         search_query, passages, embeddings, retrieval.query_vector, language_of(search_query), config
     )
     quoted = [passages[i] for i in context]  # prompt order: [n] is quoted[n - 1]
+    missing = anchors_missing(
+        search_query, [f"{p.title} {p.section}" for p in quoted] + [s for c in context.values() for s in c]
+    )
+    if missing:  # the quoted text is about another year or place than the one asked
+        text = template("refusal", lang)
+        yield text
+        yield text, False, to_sources(retrieval.passages), [f"the passages do not name {', '.join(missing)}"], "llm"
+        return
     messages = [
         SystemMessage(template("system", lang)),
         HumanMessage(

@@ -33,6 +33,9 @@ BOILERPLATE_LINE = re.compile(
 )
 
 
+SEPARATORS = re.compile(r"^[|｜·•/\\\-—_=*>＞»]+$")
+
+
 @dataclass(frozen=True)
 class Document:
     """One cleaned report. `doc_id` is stable across edits; `content_hash` changes with them."""
@@ -150,10 +153,16 @@ def clean_text(text: str) -> str:
     text = _normalise_width(text)
     text = re.sub(r"[\u200b-\u200f\ufeff\u00ad]", "", text)
     lines = [_clean_line(line) for line in text.split("\n")]
-    lines = [line for line in lines if not BOILERPLATE_LINE.match(line)]
+    lines = [line for line in lines if not (BOILERPLATE_LINE.match(line) or _is_menu(line) or SEPARATORS.match(line))]
     text = "\n".join(lines)
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip()
+
+
+def _is_menu(line: str) -> bool:
+    """A row of short links ("网站地图|联系我们|English") is site navigation, not text."""
+    items = [item.strip() for item in re.split(r"[|｜]", line) if item.strip()]
+    return line.count("|") + line.count("｜") >= 2 and all(len(item) <= 10 for item in items) and "。" not in line
 
 
 def _normalise_width(text: str) -> str:
@@ -231,11 +240,26 @@ def _docx_text(data: bytes, name: str) -> str:
         document = docx.Document(io.BytesIO(data))
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise InputError(f"{name}: the Word file could not be read ({exc}).") from exc
-    parts = [p.text for p in document.paragraphs]
-    for table in document.tables:
-        for row in table.rows:
-            parts.append("，".join(cell.text.strip() for cell in row.cells))
+    parts = []
+    for block in document.iter_inner_content():  # paragraphs and tables in document order
+        if isinstance(block, docx.table.Table):
+            parts.append(table_text([[cell.text.strip() for cell in row.cells] for row in block.rows]))
+        else:
+            parts.append(block.text)
     return "\n\n".join(parts)
+
+
+def table_text(rows: list[list[str]]) -> str:
+    """A table as sentences, each row naming its header cells: "营业收入：2022年 5.8亿；2021年 4.9亿。"."""
+    rows = [row for row in rows if any(row)]
+    if len(rows) < 2:
+        return "\n".join("，".join(row) for row in rows)
+    header, *body = rows
+    lines = []
+    for row in body:
+        pairs = [f"{h} {c}".strip() for h, c in zip(header[1:], row[1:], strict=False) if c]
+        lines.append(f"{row[0]}：{'；'.join(pairs)}。" if row[0] else "；".join(pairs) + "。")
+    return "\n".join(lines)
 
 
 def _html_text(html: str) -> str:
@@ -244,9 +268,10 @@ def _html_text(html: str) -> str:
     soup = BeautifulSoup(html, "html.parser")
     for tag in soup(["script", "style", "nav", "header", "footer", "aside", "noscript", "form"]):
         tag.decompose()
-    title = soup.title.get_text(strip=True) if soup.title else ""
-    if soup.title:
-        soup.title.decompose()
+    # The page's own heading names the document; site banners above it do not.
+    heading = soup.find("h1") or soup.title
+    title = heading.get_text(" ", strip=True) if heading else ""
+    for tag in soup(["h1", "title"]):
+        tag.decompose()
     body = soup.get_text("\n")
-    has_heading = soup.find(["h1", "h2"]) is not None
-    return body if has_heading or not title else f"{title}\n\n{body}"
+    return f"{title}\n\n{body}" if title else body

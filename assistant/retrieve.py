@@ -6,6 +6,7 @@ look-alike report about another year or city does not answer them.
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,6 +51,7 @@ def years_in(text: str) -> list[str]:
 
 
 PLACE = re.compile(r"^[\u4e00-\u9fff]{1,6}(?:省|市|自治区|特别行政区|县|区|州|镇)$")
+PLACE_SUFFIXES = ("省", "市", "县", "区", "州", "镇")
 NOT_A_PLACE = re.compile(r"^(?:全|本|我|该|各|每|城|地|市|省|县|区|辖|郊|园|社|小|山|景|矿|自贸)")
 
 
@@ -57,7 +59,21 @@ def place_names(text: str) -> list[str]:
     """Places a question names, by their administrative suffix ("深圳市", "广东省"), not "全市"."""
     from .keyword import segment
 
-    return sorted({w for w in segment(text) if PLACE.match(w) and not NOT_A_PLACE.match(w)})
+    words = segment(text)
+    # jieba may split an unknown place from its suffix: "滨海" + "市".
+    joined = [a + b for a, b in itertools.pairwise(words) if b in PLACE_SUFFIXES and len(a) >= 2]
+    return sorted({w for w in words + joined if PLACE.match(w) and not NOT_A_PLACE.match(w)})
+
+
+def anchors_missing(question: str, texts: list[str]) -> list[str]:
+    """The question's years and places that none of these texts (title, section, sentence) names.
+
+    A report about 2022 that mentions 2021 in a table header does not answer for 2021 unless
+    the passage used says so.
+    """
+    joined = " ".join(texts)
+    wanted = years_in(question) + place_names(question)
+    return [a for a in wanted if a not in joined and (len(a) <= 2 or a[:-1] not in joined or a.isdigit())]
 
 
 def retrieve(query: str, generation: Generation, embeddings, config: Config) -> Retrieval:

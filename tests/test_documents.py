@@ -8,6 +8,7 @@ import pytest
 
 from assistant import Config, answer, build_index
 from assistant.config import DEFAULT_CORPUS_DIR
+from assistant.evaluate import load_questions, run_eval
 
 DATA = Path(__file__).parent / "data"
 
@@ -56,3 +57,25 @@ def test_markdown_headings_become_sections(three_reports: Config) -> None:
     result = answer("北京市2009年专利授权量是多少？", config=three_reports, mode="extractive")
     assert result.sources[0].section == "二、科技"
     assert "##" not in result.sources[0].text
+
+
+@pytest.fixture(scope="module")
+def annual_reports(base_config: Config, tmp_path_factory: pytest.TempPathFactory) -> Config:
+    """A company annual report (.docx with a table), a city bulletin (GB18030 HTML) and a
+    university report (Markdown), with questions written apart from the development set."""
+    config = base_config.replace(index_dir=tmp_path_factory.mktemp("annual") / "index")
+    build_index([DATA / "annual"], config=config)
+    return config
+
+
+def test_other_kinds_of_report_are_answered(annual_reports: Config) -> None:
+    report = run_eval(load_questions(DATA / "annual" / "qa.jsonl"), annual_reports, mode="extractive")
+    assert report["accuracy"] >= 0.7, report["failures"]
+    assert report["evidence_hit@3"] >= 0.9
+    assert report["by_group"]["kind:refuse"]["accuracy"] >= 0.8, report["failures"]
+
+
+def test_tables_keep_their_headers(annual_reports: Config) -> None:
+    result = answer("华晟精密2022年营业收入是多少？", config=annual_reports, mode="extractive")
+    assert result.sources[0].doc == "company-2022-annual-report.docx"
+    assert "营业收入：2022年5,836,217,450.32" in result.text
