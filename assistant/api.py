@@ -167,7 +167,7 @@ def answer_stream(
 
     tick = time.perf_counter()
     condensed = _condense(question, history, chat_model)
-    search_query, search_checks = _search_query(condensed, generation, chat_model)
+    search_query, reading_query, search_checks = _search_queries(condensed, generation, chat_model)
     timings["condense"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
@@ -180,7 +180,9 @@ def answer_stream(
         from .generative import generate_answer
 
         result = None
-        for item in generate_answer(question, condensed, search_query, retrieval, chat_model, embeddings, config, lang):
+        for item in generate_answer(
+            question, condensed, search_query, reading_query, retrieval, chat_model, embeddings, config, lang
+        ):
             if isinstance(item, str):
                 if "first_token" not in timings:
                     timings["first_token"] = time.perf_counter() - started
@@ -191,7 +193,7 @@ def answer_stream(
         text, found, sources, checks, used_mode = result
         checks = search_checks + checks
     else:
-        text, found, sources = extractive_answer(question, search_query, retrieval, embeddings)
+        text, found, sources = extractive_answer(question, reading_query, retrieval, embeddings)
         checks, used_mode = search_checks, "extractive"
         timings["first_token"] = time.perf_counter() - started
         yield text
@@ -236,29 +238,32 @@ def _condense(question: str, history: list[dict] | None, chat_model) -> str:
     return condense_by_rules(question, history)
 
 
-def _search_query(condensed: str, generation, chat_model) -> tuple[str, list[str]]:
-    """An English question about Chinese documents is searched in Chinese: translated by the model
-    when there is one, else turned into Chinese terms by the glossary."""
+def _search_queries(condensed: str, generation, chat_model) -> tuple[str, str, list[str]]:
+    """What to search with, and what the extractive reading matches sentences with.
+
+    An English question about Chinese documents is searched in Chinese: translated by the model
+    when there is one; the extractive reading uses the glossary's Chinese terms, which it was
+    measured with.
+    """
     if "zh" not in generation.manifest.languages:
-        return condensed, []
+        return condensed, condensed, []
+    from .crosslingual import chinese_search_terms, expand_latin_terms
+
+    vocabulary = generation.keyword.vocabulary
     if language_of(condensed) == "zh":
-        from .crosslingual import expand_latin_terms
-
-        expanded = expand_latin_terms(condensed, generation.keyword.vocabulary)
-        return expanded, ([f"searched as: {expanded}"] if expanded != condensed else [])
+        expanded = expand_latin_terms(condensed, vocabulary)
+        return expanded, expanded, ([f"searched as: {expanded}"] if expanded != condensed else [])
+    terms = chinese_search_terms(condensed, vocabulary)
     if chat_model is None:
-        from .crosslingual import chinese_search_terms
-
-        terms = chinese_search_terms(condensed, generation.keyword.vocabulary)
-        return terms, [f"searched as: {terms}"]
+        return terms, terms, [f"searched as: {terms}"]
     from .generative import translate_for_search
 
     try:
         translated = translate_for_search(condensed, chat_model)
     except AssistantError as exc:
-        log.warning("translating the question failed, searching in English: %s", exc)
-        return condensed, []
-    return translated, [f"searched as: {translated}"]
+        log.warning("translating the question failed, searching with the glossary: %s", exc)
+        return terms, terms, [f"searched as: {terms}"]
+    return translated, terms, [f"searched as: {translated}"]
 
 
 def _embedder(config: Config):

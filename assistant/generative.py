@@ -45,6 +45,7 @@ def generate_answer(
     question: str,
     condensed: str,
     search_query: str,
+    reading_query: str,
     retrieval: Retrieval,
     chat_model,
     embeddings,
@@ -90,7 +91,7 @@ def generate_answer(
         raise
     except Exception as exc:  # a remote server that went away, a broken model: answer extractively
         log.warning("the language model failed, answering extractively: %s", exc)
-        yield from _fallback(question, search_query, retrieval, embeddings, [f"model failed: {exc}"])
+        yield from _fallback(question, reading_query, retrieval, embeddings, [f"model failed: {exc}"])
         return
     text = "".join(pieces).strip()
 
@@ -103,11 +104,36 @@ def generate_answer(
     checked = check_answer(text, ["".join(chosen) for chosen in sentences], question)
     if isinstance(checked, str):
         log.warning("%s; answering extractively", checked)
-        yield from _fallback(question, search_query, retrieval, embeddings, [*checks, checked])
+        yield from _fallback(question, reading_query, retrieval, embeddings, [*checks, checked])
         return
     text, cited, notes = checked
+    extractive = extractive_answer(question, reading_query, retrieval, embeddings)
+    if disagrees(text, extractive, question):
+        # A small model puts figures on the wrong subject (a subsidiary's revenue for the
+        # company's); when the extractive reading states other figures, it is the safer answer.
+        log.warning("the model's figures differ from the extractive answer's; answering extractively")
+        text, found, sources = extractive
+        yield (
+            text,
+            found,
+            sources,
+            [*checks, *notes, "figures differ from the extractive reading", "answered extractively"],
+            "extractive",
+        )
+        return
     highlights = {i: _supporting_sentence(sentences[i], text) for i in cited}
     yield text, True, to_sources(quoted + rest, highlights), [*checks, *notes], "llm"
+
+
+def disagrees(generated: str, extractive: tuple[str, bool, list[Source]], question: str) -> bool:
+    """Both readings state figures, and none of the extractive answer's stands in the generated one."""
+    text, found, _ = extractive
+    if not found:
+        return False
+    asked = set(numbers_in(question))
+    stated = set(numbers_in(text.splitlines()[0])) - asked
+    written = set(numbers_in(re.sub(r"\[\d+\]", " ", generated))) - asked
+    return bool(stated and written and not stated & written)
 
 
 def check_answer(text: str, quoted: list[str], question: str) -> tuple[str, list[int], list[str]] | str:
@@ -142,9 +168,9 @@ def check_answer(text: str, quoted: list[str], question: str) -> tuple[str, list
 
 
 def _fallback(
-    question: str, search_query: str, retrieval: Retrieval, embeddings, checks: list[str]
+    question: str, reading_query: str, retrieval: Retrieval, embeddings, checks: list[str]
 ) -> Iterator[GeneratedAnswer]:
-    text, found, sources = extractive_answer(question, search_query, retrieval, embeddings)
+    text, found, sources = extractive_answer(question, reading_query, retrieval, embeddings)
     yield text, found, sources, [*checks, "answered extractively"], "extractive"
 
 

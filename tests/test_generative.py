@@ -74,7 +74,9 @@ def test_figure_guard_catches_a_planted_wrong_figure(corpus_index: Config) -> No
     embeddings = _embedder(corpus_index)
     question = "2007年广州市专利授权量是多少？"
     retrieval = retrieve(question, generation, embeddings, corpus_index)
-    items = list(generate_answer(question, question, question, retrieval, liar, embeddings, corpus_index, "zh"))
+    items = list(
+        generate_answer(question, question, question, question, retrieval, liar, embeddings, corpus_index, "zh")
+    )
     text, found, sources, checks, mode = items[-1]
     assert mode == "extractive" and found
     assert "9999" not in text and "8524" in text
