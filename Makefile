@@ -49,9 +49,14 @@ format: setup
 test: models system-deps lint
 	$(BIN)/python -m pytest -ra
 
+# The development questions on the bundled report, then a second set on three other reports.
+EVAL_INDEX := $(or $(TMPDIR),/tmp)/report-assistant-eval-index
 eval: index
 	$(BIN)/assistant eval tests/dev_qa.jsonl --mode extractive
 	$(BIN)/assistant eval tests/dev_qa.jsonl --mode llm
+	$(BIN)/assistant index build tests/data/annual --index $(EVAL_INDEX)
+	$(BIN)/assistant eval tests/data/annual/qa.jsonl --index $(EVAL_INDEX) --mode extractive
+	$(BIN)/assistant eval tests/data/annual/qa.jsonl --index $(EVAL_INDEX) --mode llm
 
 bench: models
 	$(BIN)/python bench/run.py
