@@ -25,7 +25,6 @@ class Passage:
     section: str
     text: str
     score: float
-    dense_similarity: float | None = None
 
 
 @dataclass(frozen=True)
@@ -77,19 +76,18 @@ def anchors_missing(question: str, texts: list[str]) -> list[str]:
 
 
 def retrieve(query: str, generation: Generation, embeddings, config: Config) -> Retrieval:
-    """Top passages for a query, best first, with fused scores and their dense similarity."""
+    """Top passages for a query, best first, with their fused scores."""
     query_vector = embeddings.embed_query(query)
     store = generation.vectorstore(embeddings)
-    dense = store.similarity_search_by_vector_with_relevance_scores(query_vector, k=config.candidates)
-    dense_similarity = {doc.id: 1.0 - distance for doc, distance in dense}
+    dense = store.similarity_search_by_vector(query_vector, k=config.candidates)
     keyword = generation.keyword.search(query, config.candidates)
     fused = reciprocal_rank_fusion(
-        [[doc.id for doc, _ in dense], [chunk_id for chunk_id, _ in keyword]],
+        [[doc.id for doc in dense], [chunk_id for chunk_id, _ in keyword]],
         [config.dense_weight, config.keyword_weight],
         k=config.rrf_k,
     )
     allowed_docs, unmatched = _anchor_documents(query, generation)
-    metadata = {doc.id: doc.metadata for doc, _ in dense}
+    metadata = {doc.id: doc.metadata for doc in dense}
     missing = [chunk_id for chunk_id, _ in fused if chunk_id not in metadata]
     metadata.update(generation.chunks_by_id(missing))
     passages: list[Passage] = []
@@ -105,7 +103,6 @@ def retrieve(query: str, generation: Generation, embeddings, config: Config) -> 
                 section=meta.get("section", ""),
                 text=meta["text"],
                 score=score,
-                dense_similarity=dense_similarity.get(chunk_id),
             )
         )
         if len(passages) == config.top_k:
