@@ -482,9 +482,10 @@ def status_markdown(config: Config) -> str:
         return f"**Index problem:** {status['problem']}"
     if not status["exists"]:
         return "**No index yet.** Upload documents below (or run `assistant index build`)."
+    size = f"{status['size_bytes'] / 2**20:.1f} MiB" if status["size_bytes"] is not None else status["store"]
     return (
         f"**Index:** {len(status['documents'])} documents, {status['chunks']} chunks,"
-        f" {status['size_bytes'] / 2**20:.1f} MiB · model `{status['embedding_model']}`"
+        f" {size} · model `{status['embedding_model']}`"
         f" ({status['dimension']} dimensions) · chunks of {status['chunk_size']} characters"
         f" · built {status['built_at']}"
     )

@@ -17,7 +17,7 @@ from .indexing import BuildReport, Progress, sync_index
 from .ingest import load_document, load_documents
 from .prompts import language_of
 from .retrieve import retrieve
-from .store import check_compatible, current_generation, folder_size, open_generation
+from .store import check_compatible, open_store
 
 log = logging.getLogger(__name__)
 MODES = ("auto", "llm", "extractive")
@@ -80,8 +80,7 @@ def rebuild_index(
 ) -> BuildReport:
     """Re-read every indexed document from its file and embed everything again."""
     config = resolve_config(config, index_dir)
-    generation = open_generation(config.index_dir)
-    records = list(generation.manifest.documents.values())
+    records = list(open_store(config).open().manifest.documents.values())
     missing = [r.path for r in records if not Path(r.path).exists()]
     if missing:
         raise InputError(f"Cannot rebuild: these source files are gone: {', '.join(missing)}.")
@@ -92,19 +91,21 @@ def rebuild_index(
 def index_status(*, index_dir: str | Path | None = None, config: Config | None = None) -> dict:
     """What the index holds and how it was built; `exists` is False when there is none yet."""
     config = resolve_config(config, index_dir)
-    folder = current_generation(config.index_dir)
-    if folder is None:
-        return {"index_dir": str(config.index_dir), "exists": False}
-    manifest = open_generation(config.index_dir).manifest
+    store = open_store(config)
+    name = store.live_name()
+    if name is None:
+        return {"index_dir": str(config.index_dir), "store": store.description, "exists": False}
+    manifest = store.open().manifest
     return {
         "index_dir": str(config.index_dir),
+        "store": store.description,
         "exists": True,
-        "generation": folder.name,
+        "generation": name,
         "built_at": manifest.built_at,
         **manifest.settings(),
         "documents": [asdict(d) for d in manifest.documents.values()],
         "chunks": manifest.chunk_count,
-        "size_bytes": folder_size(folder),
+        "size_bytes": store.size_bytes(),
     }
 
 
@@ -116,8 +117,9 @@ def warm_up(*, index_dir: str | Path | None = None, config: Config | None = None
     config = resolve_config(config, index_dir)
     _embedder(config)
     tokenize("预热")  # jieba loads its dictionary once
-    if current_generation(config.index_dir) is not None:
-        open_generation(config.index_dir)
+    store = open_store(config)
+    if store.live_name() is not None:
+        store.open()
     chat_model = _chat_model(config, "auto")
     if chat_model is not None:
         from langchain_core.messages import HumanMessage, SystemMessage
@@ -159,7 +161,8 @@ def answer_stream(
     question = _check_question(question, config)
     if mode not in MODES:
         raise InputError(f"Unknown answer mode {mode!r}; choose one of {', '.join(MODES)}.")
-    generation = open_generation(config.index_dir)
+    store = open_store(config)
+    generation = store.open()
     embeddings = _embedder(config.replace(embedding_backend=config.query_embedding_backend or config.embedding_backend))
     check_compatible(generation.manifest, config, embeddings.model_id, embeddings.dimension)
     chat_model = _chat_model(config, mode)
@@ -171,7 +174,8 @@ def answer_stream(
     timings["condense"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    retrieval = retrieve(search_query, generation, embeddings, config)
+    with store.errors():
+        retrieval = retrieve(search_query, generation, embeddings, config)
     timings["retrieve"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
@@ -290,6 +294,7 @@ def _chat_model(config: Config, mode: str):
 
 
 def _indexed_documents(config: Config) -> dict[str, str]:
-    if current_generation(config.index_dir) is None:
+    store = open_store(config)
+    if store.live_name() is None:
         return {}
-    return {d.doc_id: d.content_hash for d in open_generation(config.index_dir).manifest.documents.values()}
+    return {d.doc_id: d.content_hash for d in store.open().manifest.documents.values()}

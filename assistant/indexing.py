@@ -1,10 +1,17 @@
-"""Index builds: diff documents by content hash, embed only what changed, publish a new generation."""
+"""Index builds: diff documents by content hash, embed only what changed, publish a new generation.
+
+New chunks are embedded longest first in large batches (so batches hold similar lengths and
+padding stays small), while a writer thread tokenises them for BM25 and stores them in Chroma:
+the model never waits for the store.
+"""
 
 from __future__ import annotations
 
+import errno
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,31 +19,17 @@ from .chunk import Chunk, chunk_document
 from .config import Config
 from .errors import IndexProblem
 from .ingest import Document
-from .keyword import KeywordIndex
+from .keyword import KeywordIndex, tokenize
 from .prompts import text_language
 from .retrieve import years_in
-from .store import (
-    COLLECTION,
-    MANIFEST_FILE,
-    DocumentRecord,
-    Manifest,
-    build_lock,
-    check_compatible,
-    chroma_client,
-    current_generation,
-    discard,
-    discard_abandoned,
-    new_generation_folder,
-    open_generation,
-    publish,
-    vector_store,
-)
+from .store import PAGE, DocumentRecord, Manifest, Staging, check_compatible, open_store
 
 log = logging.getLogger(__name__)
 
 # progress(done, total, message)
 Progress = Callable[[int, int, str], None]
-COPY_PAGE = 1000
+# Chunks handed to the model at once; it sorts them by length and runs its own smaller batches.
+EMBED_BATCH = 256
 
 
 @dataclass
@@ -67,89 +60,122 @@ def sync_index(
     """Make the index hold `documents` plus the already indexed `keep_ids`, and nothing else."""
     started = time.perf_counter()
     report = BuildReport(index_dir=config.index_dir)
-    current_generation(config.index_dir)  # refuses a foreign folder before anything is written
-    with build_lock(config.index_dir):
-        old_folder = current_generation(config.index_dir)
-        discard_abandoned(config.index_dir)
-        old = open_generation(config.index_dir) if old_folder is not None else None
-        if old is not None and not rebuild:
-            check_compatible(old.manifest, config, embeddings.model_id, embeddings.dimension)
-        old_docs = old.manifest.documents if (old is not None and not rebuild) else {}
+    store = open_store(config)
+    with store.errors():
+        store.live_name()  # refuses a foreign folder before anything is written
+        with store.lock():
+            store.discard_abandoned()
+            old = store.open() if store.live_name() is not None else None
+            if old is not None and not rebuild:
+                check_compatible(old.manifest, config, embeddings.model_id, embeddings.dimension)
+            old_docs = old.manifest.documents if (old is not None and not rebuild) else {}
 
-        new_by_id = {d.doc_id: d for d in documents}
-        reuse = {
-            doc_id: record
-            for doc_id, record in old_docs.items()
-            if (doc_id in keep_ids and doc_id not in new_by_id)
-            or (doc_id in new_by_id and new_by_id[doc_id].content_hash == record.content_hash)
-        }
-        to_embed = [d for d in documents if d.doc_id not in reuse]
-        report.unchanged = sorted(reuse)
-        report.added = sorted(d.doc_id for d in to_embed if d.doc_id not in old_docs)
-        report.updated = sorted(d.doc_id for d in to_embed if d.doc_id in old_docs)
-        report.removed = sorted(set(old_docs) - set(reuse) - set(new_by_id))
-        if old is not None and not rebuild and not report.changed:
-            report.chunks_total = old.manifest.chunk_count
-            report.seconds = time.perf_counter() - started
-            return report
+            new_by_id = {d.doc_id: d for d in documents}
+            reuse = {
+                doc_id: record
+                for doc_id, record in old_docs.items()
+                if (doc_id in keep_ids and doc_id not in new_by_id)
+                or (doc_id in new_by_id and new_by_id[doc_id].content_hash == record.content_hash)
+            }
+            to_embed = [d for d in documents if d.doc_id not in reuse]
+            report.unchanged = sorted(reuse)
+            report.added = sorted(d.doc_id for d in to_embed if d.doc_id not in old_docs)
+            report.updated = sorted(d.doc_id for d in to_embed if d.doc_id in old_docs)
+            report.removed = sorted(set(old_docs) - set(reuse) - set(new_by_id))
+            if old is not None and not rebuild and not report.changed:
+                report.chunks_total = old.manifest.chunk_count
+                report.seconds = time.perf_counter() - started
+                return report
 
-        staging = new_generation_folder(config.index_dir)
-        try:
-            manifest = _write_generation(staging, old, reuse, to_embed, config, embeddings, progress, report)
-            publish(config.index_dir, staging)
-        except BaseException:
-            discard(staging)
-            raise
-        report.chunks_total = manifest.chunk_count
+            manifest = Manifest(
+                embedding_model=embeddings.model_id,
+                dimension=embeddings.dimension,
+                chunk_size=config.chunk_size,
+                chunk_overlap=config.chunk_overlap,
+                built_at=time.strftime("%Y-%m-%d %H:%M:%S"),
+            )
+            staging = store.begin(manifest.settings())
+            try:
+                keyword = _write_generation(
+                    staging, old, reuse, to_embed, manifest, config, embeddings, progress, report
+                )
+                store.publish(staging, manifest, keyword)
+            except BaseException as exc:
+                store.discard(staging)
+                if _disk_full(exc):
+                    raise IndexProblem(
+                        f"The disk holding the index ({store.description}) is full; the build stopped and the"
+                        " previous index is unchanged. Free some space and build again."
+                    ) from exc
+                raise
+            report.chunks_total = manifest.chunk_count
     report.seconds = time.perf_counter() - started
     log.info("index built: %s", report)
     return report
 
 
+def _disk_full(exc: BaseException | None) -> bool:
+    """ENOSPC anywhere in the chain; SQLite and Chroma's Rust core report it only in words."""
+    while exc is not None:
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            return True
+        if any(words in str(exc).lower() for words in ("disk is full", "no space left")):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
 def _write_generation(
-    staging: Path,
+    staging: Staging,
     old,
     reuse: dict[str, DocumentRecord],
     to_embed: list[Document],
+    manifest: Manifest,
     config: Config,
     embeddings,
     progress: Progress | None,
     report: BuildReport,
-) -> Manifest:
-    manifest = Manifest(
-        embedding_model=embeddings.model_id,
-        dimension=embeddings.dimension,
-        chunk_size=config.chunk_size,
-        chunk_overlap=config.chunk_overlap,
-        built_at=time.strftime("%Y-%m-%d %H:%M:%S"),
-    )
-    client = chroma_client(staging / "chroma")
-    store = vector_store(client, embeddings, create=True)
-    collection = client.get_collection(COLLECTION)
-    collection.modify(metadata={"assistant": "report-assistant", **manifest.settings()})
-
+) -> KeywordIndex:
+    """Fill the staging collection; returns the BM25 index over everything it holds."""
+    collection = staging.collection
+    ids: list[str] = []
+    tokens: list[list[str]] = []
     if reuse:
-        _copy_chunks(old, collection, sorted(reuse))
+        ids, tokens = _copy_chunks(old.collection, collection, sorted(reuse))
         manifest.documents.update(reuse)
 
     chunks_by_doc = {
         d.doc_id: chunk_document(d, chunk_size=config.chunk_size, chunk_overlap=config.chunk_overlap) for d in to_embed
     }
-    pending = [c for chunks in chunks_by_doc.values() for c in chunks]
+    pending = sorted((c for chunks in chunks_by_doc.values() for c in chunks), key=lambda c: -len(c.embed_text))
     total = len(pending)
-    batch = max(config.embedding_batch_size * 4, 32)
     if progress:
         progress(0, total, f"embedding {total} chunks")
-    for start in range(0, total, batch):
-        part = pending[start : start + batch]
-        store.add_texts(
-            texts=[c.embed_text for c in part],
-            metadatas=[_chunk_metadata(c) for c in part],
+
+    def store_batch(part: list[Chunk], vectors: list[list[float]]) -> None:
+        part_tokens = [tokenize(c.embed_text) for c in part]
+        collection.add(
             ids=[c.chunk_id for c in part],
+            embeddings=vectors,
+            documents=[c.embed_text for c in part],
+            metadatas=[_chunk_metadata(c, t) for c, t in zip(part, part_tokens, strict=True)],
         )
+        ids.extend(c.chunk_id for c in part)
+        tokens.extend(part_tokens)
         report.chunks_embedded += len(part)
         if progress:
             progress(report.chunks_embedded, total, f"embedded {report.chunks_embedded}/{total} chunks")
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-writer") as writer:
+        written: Future | None = None
+        for start in range(0, total, EMBED_BATCH):
+            part = pending[start : start + EMBED_BATCH]
+            vectors = embeddings.embed_documents([c.embed_text for c in part])
+            if written is not None:
+                written.result()  # surfaces a failed write before more work is done
+            written = writer.submit(store_batch, part, vectors)
+        if written is not None:
+            written.result()
 
     now = time.strftime("%Y-%m-%d %H:%M:%S")
     for doc in to_embed:
@@ -163,52 +189,42 @@ def _write_generation(
             years=years_in(doc.text),
             lang=text_language(doc.text),
         )
-
-    ids, texts = _all_texts(collection)
-    if len(ids) != manifest.chunk_count:
-        raise IndexProblem(f"Index build check failed: {len(ids)} chunks stored, {manifest.chunk_count} expected.")
-    KeywordIndex.build(ids, texts).save(staging / "keyword")
-    (staging / MANIFEST_FILE).write_text(manifest.to_json(), encoding="utf-8")
-    return manifest
+    stored = collection.count()
+    if stored != manifest.chunk_count or len(ids) != stored:
+        raise IndexProblem(f"Index build check failed: {stored} chunks stored, {manifest.chunk_count} expected.")
+    return KeywordIndex.build(ids, tokens)
 
 
-def _chunk_metadata(chunk: Chunk) -> dict[str, object]:
+def _chunk_metadata(chunk: Chunk, tokens: list[str]) -> dict[str, object]:
     return {
         "doc_id": chunk.doc_id,
         "title": chunk.title,
         "section": chunk.section,
         "position": chunk.position,
         "text": chunk.text,
+        "tokens": " ".join(tokens),
     }
 
 
-def _copy_chunks(old, collection, doc_ids: list[str]) -> None:
-    """Carry unchanged documents' chunks and vectors over without embedding them again."""
-    source = old._client.get_collection(COLLECTION)
+def _copy_chunks(source, collection, doc_ids: list[str]) -> tuple[list[str], list[list[str]]]:
+    """Carry unchanged documents' chunks, vectors and tokens over without embedding them again."""
+    ids: list[str] = []
+    tokens: list[list[str]] = []
     for start in range(0, len(doc_ids), 100):
         where = {"doc_id": {"$in": doc_ids[start : start + 100]}}
         offset = 0
         while True:
-            got = source.get(
-                where=where, include=["embeddings", "documents", "metadatas"], limit=COPY_PAGE, offset=offset
-            )
+            got = source.get(where=where, include=["embeddings", "documents", "metadatas"], limit=PAGE, offset=offset)
             if not got["ids"]:
                 break
             collection.add(
                 ids=got["ids"], embeddings=got["embeddings"], documents=got["documents"], metadatas=got["metadatas"]
             )
+            ids.extend(got["ids"])
+            # Indexes built before tokens were stored get them now.
+            tokens.extend(
+                m["tokens"].split() if "tokens" in m else tokenize(text)
+                for m, text in zip(got["metadatas"], got["documents"], strict=True)
+            )
             offset += len(got["ids"])
-
-
-def _all_texts(collection) -> tuple[list[str], list[str]]:
-    ids: list[str] = []
-    texts: list[str] = []
-    offset = 0
-    while True:
-        got = collection.get(include=["documents"], limit=COPY_PAGE, offset=offset)
-        if not got["ids"]:
-            break
-        ids.extend(got["ids"])
-        texts.extend(got["documents"])
-        offset += len(got["ids"])
-    return ids, texts
+    return ids, tokens

@@ -73,13 +73,14 @@ class KeywordIndex:
         return frozenset(self._retriever.vocab_dict) - {""} if self.chunk_ids else frozenset()  # type: ignore[attr-defined]
 
     @classmethod
-    def build(cls, chunk_ids: list[str], texts: list[str]) -> KeywordIndex:
+    def build(cls, chunk_ids: list[str], tokens: list[list[str]]) -> KeywordIndex:
+        """From each chunk's `tokenize` output, which the store keeps beside the chunk."""
         import bm25s
 
         logging.getLogger("bm25s").setLevel(logging.WARNING)
         retriever = bm25s.BM25()
-        if texts:
-            retriever.index([tokenize(t) or [""] for t in texts], show_progress=False)
+        if tokens:
+            retriever.index([t or [""] for t in tokens], show_progress=False)
         return cls(retriever, list(chunk_ids))
 
     def save(self, folder: Path) -> None:

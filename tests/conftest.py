@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import shutil
 import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,6 +43,64 @@ def fresh_config(base_config: Config, tmp_path: Path) -> Config:
     return base_config.replace(index_dir=tmp_path / "index")
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def chroma_server(data_dir: Path, port: int | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
+    """A real Chroma server (the `chroma` command of the chromadb package) on loopback."""
+    port = port or free_port()
+    chroma = Path(sys.executable).with_name("chroma")
+    process = subprocess.Popen(
+        [str(chroma), "run", "--path", str(data_dir), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_chroma(url)
+        yield url, process
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+
+def wait_for_chroma(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2):
+                return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
+@pytest.fixture(scope="session")
+def chroma_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The server `.ci/run` started (ASSISTANT_TEST_CHROMA_URL), or one of the session's own."""
+    given = os.environ.get("ASSISTANT_TEST_CHROMA_URL")
+    if given:
+        wait_for_chroma(given)
+        yield given
+        return
+    with chroma_server(tmp_path_factory.mktemp("chroma-server")) as (url, _process):
+        yield url
+
+
+@pytest.fixture(params=["embedded", "server"])
+def store_config(request: pytest.FixtureRequest, fresh_config: Config) -> Config:
+    """An empty index in an embedded Chroma folder, or under a fresh name on a real Chroma server."""
+    if request.param == "embedded":
+        return fresh_config
+    url = request.getfixturevalue("chroma_url")
+    return fresh_config.replace(chroma_url=url, chroma_index=f"test-{uuid.uuid4().hex[:10]}")
+
+
 @pytest.fixture()
 def corpus_copy(tmp_path: Path) -> Path:
     """A writable copy of the bundled corpus, for tests that edit documents."""
@@ -54,9 +118,7 @@ def running_app(config: Config, **options: object) -> Iterator[str]:
     """The real Gradio app on a free loopback port; yields its URL."""
     import ui
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+    port = free_port()
     demo = ui.build_app(config, **options)
     demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
     try:

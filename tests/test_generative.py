@@ -12,7 +12,7 @@ from assistant import Answer, Config, answer, answer_stream
 from assistant.api import _embedder
 from assistant.generative import check_answer, generate_answer, is_refusal
 from assistant.retrieve import retrieve
-from assistant.store import open_generation
+from assistant.store import open_store
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,7 @@ def test_follow_up_is_condensed_with_the_model(llm_config: Config) -> None:
 def test_figure_guard_catches_a_planted_wrong_figure(corpus_index: Config) -> None:
     """A fake model states a figure no passage has; the extractive answer is given instead."""
     liar = GenericFakeChatModel(messages=iter([AIMessage("2007年广州市专利授权量为9999件[1]。")]))
-    generation = open_generation(corpus_index.index_dir)
+    generation = open_store(corpus_index).open()
     embeddings = _embedder(corpus_index)
     question = "2007年广州市专利授权量是多少？"
     retrieval = retrieve(question, generation, embeddings, corpus_index)

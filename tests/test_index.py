@@ -1,8 +1,9 @@
-"""Index builds on a real Chroma: idempotent, incremental, atomic, and strict about settings."""
+"""Index builds on a real Chroma, embedded and server: idempotent, incremental, atomic, strict about settings."""
 
 from __future__ import annotations
 
 import os
+import random
 import signal
 import subprocess
 import sys
@@ -12,76 +13,90 @@ from pathlib import Path
 import pytest
 
 from assistant import Config, IndexProblem, answer, build_index, index_status
-from assistant.store import CURRENT_FILE
+from assistant.store import open_store
 
 EXTRA = (
     "深圳市2008年科技工作总结\n\n（一）科技创新\n\n2008年，深圳市全社会研发投入达到260亿元，高新技术产品产值8,710亿元。"
 )
 
 
-def _generations(index_dir: Path) -> list[str]:
-    return sorted(p.name for p in index_dir.glob("gen-*"))
+def _live(config: Config) -> str | None:
+    return open_store(config).live_name()
 
 
-def test_indexing_twice_writes_nothing_new(fresh_config: Config, corpus_copy: Path) -> None:
-    first = build_index([corpus_copy], config=fresh_config)
+def _cli_env(config: Config) -> dict[str, str]:
+    """The environment that makes a CLI subprocess use the same index as `config`."""
+    return {
+        **os.environ,
+        "ASSISTANT_INDEX_DIR": str(config.index_dir),
+        "ASSISTANT_CACHE_DIR": str(config.cache_dir),
+        "ASSISTANT_LLM": "none",
+        "ASSISTANT_CHROMA_URL": config.chroma_url,
+        "ASSISTANT_CHROMA_INDEX": config.chroma_index,
+    }
+
+
+def _report_docs(folder: Path, count: int, sentences: int = 60) -> None:
+    folder.mkdir()
+    for i in range(count):
+        (folder / f"r{i}.txt").write_text(
+            "".join(f"第{i}号报告第{j}段记录了{i * 100 + j}件事项的办理情况。" for j in range(sentences)),
+            encoding="utf-8",
+        )
+
+
+def test_indexing_twice_writes_nothing_new(store_config: Config, corpus_copy: Path) -> None:
+    first = build_index([corpus_copy], config=store_config)
     assert first.chunks_embedded == first.chunks_total > 0
-    generation = (fresh_config.index_dir / CURRENT_FILE).read_text()
-    second = build_index([corpus_copy], config=fresh_config)
+    generation = _live(store_config)
+    second = build_index([corpus_copy], config=store_config)
     assert second.chunks_embedded == 0 and not second.changed
-    assert (fresh_config.index_dir / CURRENT_FILE).read_text() == generation
+    assert _live(store_config) == generation
 
 
-def test_incremental_build_embeds_only_changes_and_drops_removed(fresh_config: Config, corpus_copy: Path) -> None:
-    base = build_index([corpus_copy], config=fresh_config)
+def test_incremental_build_embeds_only_changes_and_drops_removed(store_config: Config, corpus_copy: Path) -> None:
+    base = build_index([corpus_copy], config=store_config)
     (corpus_copy / "shenzhen.txt").write_text(EXTRA, encoding="utf-8")
-    added = build_index([corpus_copy], config=fresh_config)
+    added = build_index([corpus_copy], config=store_config)
     assert added.added == ["shenzhen.txt"]
     assert added.unchanged and added.chunks_embedded == 1
     assert added.chunks_total == base.chunks_total + 1
-    result = answer("2008年深圳市全社会研发投入是多少？", config=fresh_config, mode="extractive")
+    result = answer("2008年深圳市全社会研发投入是多少？", config=store_config, mode="extractive")
     assert result.found and "260亿元" in result.text
     assert result.sources[0].doc == "shenzhen.txt"
 
     (corpus_copy / "shenzhen.txt").unlink()
-    removed = build_index([corpus_copy], config=fresh_config)
+    removed = build_index([corpus_copy], config=store_config)
     assert removed.removed == ["shenzhen.txt"] and removed.chunks_embedded == 0
-    status = index_status(config=fresh_config)
+    status = index_status(config=store_config)
     assert [d["doc_id"] for d in status["documents"]] == [p.name for p in corpus_copy.iterdir()]
     assert status["chunks"] == base.chunks_total
-    gone = answer("2008年深圳市全社会研发投入是多少？", config=fresh_config, mode="extractive")
+    gone = answer("2008年深圳市全社会研发投入是多少？", config=store_config, mode="extractive")
     assert not gone.found
 
 
-def test_changed_document_is_embedded_again(fresh_config: Config, tmp_path: Path) -> None:
+def test_changed_document_is_embedded_again(store_config: Config, tmp_path: Path) -> None:
     doc = tmp_path / "docs" / "report.txt"
     doc.parent.mkdir()
     doc.write_text(EXTRA, encoding="utf-8")
-    build_index([doc.parent], config=fresh_config)
+    build_index([doc.parent], config=store_config)
     doc.write_text(EXTRA.replace("260亿元", "275亿元"), encoding="utf-8")
-    report = build_index([doc.parent], config=fresh_config)
+    report = build_index([doc.parent], config=store_config)
     assert report.updated == ["report.txt"] and report.chunks_embedded == 1
-    result = answer("深圳市全社会研发投入达到多少？", config=fresh_config, mode="extractive")
+    result = answer("深圳市全社会研发投入达到多少？", config=store_config, mode="extractive")
     assert "275亿元" in result.text and "260" not in result.text
 
 
-def test_killed_rebuild_leaves_the_previous_index_answering(fresh_config: Config, tmp_path: Path) -> None:
+def test_killed_rebuild_leaves_the_previous_index_answering(store_config: Config, tmp_path: Path) -> None:
     docs = tmp_path / "docs"
     docs.mkdir()
     (docs / "shenzhen.txt").write_text(EXTRA, encoding="utf-8")
-    build_index([docs], config=fresh_config)
-    before = (fresh_config.index_dir / CURRENT_FILE).read_text()
-
-    big = tmp_path / "big"
-    big.mkdir()
-    for i in range(40):
-        (big / f"r{i}.txt").write_text(
-            "".join(f"第{i}号报告第{j}段记录了{i * 100 + j}件事项的办理情况。" for j in range(60)), encoding="utf-8"
-        )
-    env = {**os.environ, "ASSISTANT_INDEX_DIR": str(fresh_config.index_dir), "ASSISTANT_LLM": "none"}
+    build_index([docs], config=store_config)
+    before = _live(store_config)
+    _report_docs(tmp_path / "big", 40)
     process = subprocess.Popen(
-        [sys.executable, "-m", "assistant.cli", "index", "build", "--rebuild", str(big)],
-        env=env,
+        [sys.executable, "-m", "assistant.cli", "index", "build", "--rebuild", str(tmp_path / "big")],
+        env=_cli_env(store_config),
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -92,34 +107,75 @@ def test_killed_rebuild_leaves_the_previous_index_answering(fresh_config: Config
         if "embedded" in line or process.poll() is not None:
             break
     assert process.poll() is None, "the build ended before it could be killed"
-    assert list(fresh_config.index_dir.glob(".staging-*")), "the rebuild should be writing a staging generation"
+    assert open_store(store_config).unpublished(), "the rebuild should be writing a staging generation"
     process.send_signal(signal.SIGKILL)
     process.wait(timeout=30)
 
-    assert (fresh_config.index_dir / CURRENT_FILE).read_text() == before
-    result = answer("深圳市全社会研发投入达到多少？", config=fresh_config, mode="extractive")
+    assert _live(store_config) == before
+    result = answer("深圳市全社会研发投入达到多少？", config=store_config, mode="extractive")
     assert result.found and "260亿元" in result.text
-    again = build_index([docs], config=fresh_config)  # the next build clears the debris
+    again = build_index([docs], config=store_config)  # the next build clears the debris
     assert not again.changed
-    assert not list(fresh_config.index_dir.glob(".staging-*"))
+    assert not open_store(store_config).unpublished()
 
 
-def test_failed_build_keeps_the_index(fresh_config: Config, corpus_copy: Path, tmp_path: Path) -> None:
-    build_index([corpus_copy], config=fresh_config)
-    before = (fresh_config.index_dir / CURRENT_FILE).read_text()
+def test_builds_killed_at_random_points_leave_the_old_or_the_new_index(store_config: Config, tmp_path: Path) -> None:
+    """SIGKILL anywhere in a build, from process start to after the publish: the index always opens
+    and answers with one whole version, never a mix."""
+    old_docs = tmp_path / "old"
+    old_docs.mkdir()
+    (old_docs / "shenzhen.txt").write_text(EXTRA, encoding="utf-8")
+    old_chunks = build_index([old_docs], config=store_config).chunks_total
+    new_docs = tmp_path / "new"
+    _report_docs(new_docs, 12)
+    (new_docs / "shenzhen.txt").write_text(EXTRA.replace("260亿元", "275亿元"), encoding="utf-8")
+    command = [sys.executable, "-m", "assistant.cli", "index", "build", "--rebuild", str(new_docs)]
+
+    started = time.monotonic()  # one uninterrupted build (into a scratch index) gives the time span to aim in
+    scratch = store_config.replace(index_dir=tmp_path / "scratch", chroma_index=store_config.chroma_index + "-s")
+    subprocess.run(command, env=_cli_env(scratch), check=True, capture_output=True)
+    duration = time.monotonic() - started
+    new_chunks = index_status(config=scratch)["chunks"]
+
+    rng = random.Random(5)
+    outcomes = []
+    for fraction in [rng.uniform(0.3, 1.1) for _ in range(4)]:
+        process = subprocess.Popen(command, env=_cli_env(store_config), stderr=subprocess.DEVNULL)
+        time.sleep(duration * fraction)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        status = index_status(config=store_config)
+        result = answer("深圳市全社会研发投入达到多少？", config=store_config, mode="extractive")
+        assert result.found
+        if "275亿元" in result.text:
+            assert status["chunks"] == new_chunks
+            outcomes.append("new")
+        else:
+            assert "260亿元" in result.text and status["chunks"] == old_chunks
+            outcomes.append("old")
+        if outcomes[-1] == "new":  # start again from the old content, so every kill has both to choose from
+            build_index([old_docs], config=store_config, rebuild=True)
+    finished = build_index([new_docs], config=store_config, rebuild=True)
+    assert finished.chunks_total == new_chunks and not open_store(store_config).unpublished()
+    assert "275亿元" in answer("深圳市全社会研发投入达到多少？", config=store_config, mode="extractive").text
+
+
+def test_failed_build_keeps_the_index(store_config: Config, corpus_copy: Path, tmp_path: Path) -> None:
+    build_index([corpus_copy], config=store_config)
+    before = _live(store_config)
     bad = tmp_path / "bad"
     bad.mkdir()
     (bad / "ok.txt").write_text(EXTRA, encoding="utf-8")
     (bad / "broken.pdf").write_bytes(b"not a pdf at all")
     with pytest.raises(Exception, match="not a PDF"):
-        build_index([bad], config=fresh_config)
-    assert (fresh_config.index_dir / CURRENT_FILE).read_text() == before
-    assert index_status(config=fresh_config)["chunks"] > 0
+        build_index([bad], config=store_config)
+    assert _live(store_config) == before
+    assert index_status(config=store_config)["chunks"] > 0
 
 
-def test_other_settings_are_a_clear_error(fresh_config: Config, corpus_copy: Path) -> None:
-    build_index([corpus_copy], config=fresh_config)
-    other = fresh_config.replace(chunk_size=200)
+def test_other_settings_are_a_clear_error(store_config: Config, corpus_copy: Path) -> None:
+    build_index([corpus_copy], config=store_config)
+    other = store_config.replace(chunk_size=200)
     with pytest.raises(IndexProblem, match="--rebuild"):
         answer("专利授权量是多少？", config=other, mode="extractive")
     with pytest.raises(IndexProblem, match="chunk_size"):
@@ -140,7 +196,7 @@ def test_folder_that_is_not_an_index_is_refused(fresh_config: Config, tmp_path: 
     assert [p.name for p in foreign.iterdir()] == ["cat.jpg"]
 
 
-def test_missing_index_says_how_to_build(fresh_config: Config) -> None:
+def test_missing_index_says_how_to_build(store_config: Config) -> None:
     with pytest.raises(IndexProblem, match="assistant index build"):
-        answer("专利授权量是多少？", config=fresh_config, mode="extractive")
-    assert index_status(config=fresh_config)["exists"] is False
+        answer("专利授权量是多少？", config=store_config, mode="extractive")
+    assert index_status(config=store_config)["exists"] is False

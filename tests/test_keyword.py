@@ -55,7 +55,7 @@ def reference_bm25(query: list[str], docs: list[list[str]], k1: float = 1.5, b: 
 
 @pytest.mark.parametrize("query", ["技术合同金额", "2007年发明专利", "专利执法称号", "revenue 2010", "深圳 商标"])
 def test_bm25_scores_match_the_reference(query: str) -> None:
-    index = KeywordIndex.build([f"c{i}" for i in range(len(CORPUS))], CORPUS)
+    index = KeywordIndex.build([f"c{i}" for i in range(len(CORPUS))], [tokenize(t) for t in CORPUS])
     got = dict(index.search(query, k=len(CORPUS)))
     expected = reference_bm25(tokenize(query), [tokenize(t) for t in CORPUS])
     for i, score in enumerate(expected):
@@ -64,7 +64,7 @@ def test_bm25_scores_match_the_reference(query: str) -> None:
 
 
 def test_saved_index_loads_and_answers_the_same(tmp_path: Path) -> None:
-    index = KeywordIndex.build(["a", "b", "c", "d", "e"], CORPUS)
+    index = KeywordIndex.build(["a", "b", "c", "d", "e"], [tokenize(t) for t in CORPUS])
     index.save(tmp_path / "kw")
     loaded = KeywordIndex.load(tmp_path / "kw")
     assert loaded.search("技术合同", 3) == index.search("技术合同", 3)
