@@ -9,7 +9,12 @@ PORT ?= 7860
 # The browser tests need Debian's Chromium, its driver and a Chinese font.
 SYSTEM_PACKAGES := chromium chromium-driver fonts-wqy-zenhei
 
-.PHONY: setup models index chat test lint format eval bench system-deps clean
+# `make chroma-server`: a local Chroma server for ASSISTANT_CHROMA_URL=http://$(CHROMA_HOST):$(CHROMA_PORT).
+CHROMA_HOST ?= 127.0.0.1
+CHROMA_PORT ?= 8000
+CHROMA_DATA ?= $(or $(XDG_DATA_HOME),$(HOME)/.local/share)/report-assistant/chroma
+
+.PHONY: setup models index chat chroma-server test lint format eval bench system-deps clean
 
 setup: $(STAMP)
 
@@ -31,6 +36,9 @@ index: models
 
 chat: index
 	$(BIN)/assistant chat --host $(HOST) --port $(PORT)
+
+chroma-server: setup
+	$(BIN)/chroma run --path $(CHROMA_DATA) --host $(CHROMA_HOST) --port $(CHROMA_PORT)
 
 system-deps:
 	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ] && fc-list 2>/dev/null | grep -qi wqy; then :; \
@@ -58,8 +66,10 @@ eval: index
 	$(BIN)/assistant eval tests/data/annual/qa.jsonl --index $(EVAL_INDEX) --mode extractive
 	$(BIN)/assistant eval tests/data/annual/qa.jsonl --index $(EVAL_INDEX) --mode llm
 
+# Single-machine figures on the bundled report, then the generated-corpus scale run (about 45 minutes).
 bench: models
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/scale.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

@@ -101,8 +101,9 @@ def sync_index(
                 )
                 store.publish(staging, manifest, keyword)
             except BaseException as exc:
+                disk_full = _disk_full(exc) or store.out_of_space()
                 store.discard(staging)
-                if _disk_full(exc):
+                if disk_full and isinstance(exc, Exception):
                     raise IndexProblem(
                         f"The disk holding the index ({store.description}) is full; the build stopped and the"
                         " previous index is unchanged. Free some space and build again."

@@ -41,6 +41,8 @@ KEPT_GENERATIONS = 2
 PAGE = 1000
 # A server-side staging collection whose builder cannot be checked is abandoned after this long.
 STALE_STAGING_SECONDS = 6 * 3600
+# A failed build on a disk with less free space than this is reported as a full disk.
+LOW_SPACE_BYTES = 16 * 2**20
 
 
 @dataclass
@@ -128,7 +130,7 @@ class Generation:
             )
         return self._stores[key]
 
-    @property
+    @functools.cached_property
     def collection(self):
         return self.client.get_collection(self.collection_name)  # type: ignore[attr-defined]
 
@@ -185,6 +187,10 @@ class Store:
 
     def size_bytes(self) -> int | None:
         return None
+
+    def out_of_space(self) -> bool:
+        """Whether the index's disk is (nearly) full: Chroma reports ENOSPC only as a failed compaction."""
+        return False
 
     def errors(self) -> contextlib.AbstractContextManager[None]:
         """Turns the backend's failures into messages a user can act on."""
@@ -277,6 +283,9 @@ class LocalStore(Store):
     def size_bytes(self) -> int | None:
         name = self.live_name()
         return folder_size(self.index_dir / name) if name else None
+
+    def out_of_space(self) -> bool:
+        return shutil.disk_usage(self.index_dir).free < LOW_SPACE_BYTES
 
     def _remove_old(self, keep: Path) -> None:
         """Keep the live and the previous generation (a reader may still hold it); drop the rest."""

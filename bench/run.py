@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import bench_embed  # noqa: E402  (the colleagues' embedding bench: passages, timing helper)
+from report import replace_section  # noqa: E402
 
 from assistant.config import Config  # noqa: E402
 from assistant.evaluate import Judged, _history, _percentile, judge, load_questions, summarise  # noqa: E402
@@ -656,7 +657,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.render_only:
         results = json.loads((DATA_DIR / "results.json").read_text(encoding="utf-8"))
-        args.out.write_text(render(results, results["meta"]["flags"]), encoding="utf-8")
+        replace_section(args.out, "single-machine", render(results, results["meta"]["flags"]))
         print(f"wrote {rel(str(args.out))} from {rel(str(DATA_DIR / 'results.json'))}")
         return
     flags = "".join(f" {a}" for a in sys.argv[1:])
@@ -705,7 +706,7 @@ def main() -> None:
     meta["calibration_end_s"] = calibrate()
     meta["run_s"] = time.perf_counter() - started
     save("results", results)
-    args.out.write_text(render(results, flags), encoding="utf-8")
+    replace_section(args.out, "single-machine", render(results, flags))
     print(f"load average at end: {meta['load_end']}; wrote {rel(str(args.out))} in {meta['run_s']:.0f} s")
 
 
