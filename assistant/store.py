@@ -416,7 +416,10 @@ class ServerStore(Store):
             for collection in self._unpublished_collections():
                 meta = collection.metadata or {}
                 builder_host, _, pid = str(meta.get("builder", "")).partition(":")
-                dead = builder_host == host and pid.isdigit() and not _process_alive(int(pid))
+                # Under the lock, a staging collection of this very process is one its failed build left.
+                dead = (
+                    builder_host == host and pid.isdigit() and (int(pid) == os.getpid() or not _process_alive(int(pid)))
+                )
                 if dead or time.time() - float(meta.get("created", 0)) > STALE_STAGING_SECONDS:
                     self.client().delete_collection(collection.name)
 

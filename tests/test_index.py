@@ -200,3 +200,38 @@ def test_missing_index_says_how_to_build(store_config: Config) -> None:
     with pytest.raises(IndexProblem, match="assistant index build"):
         answer("专利授权量是多少？", config=store_config, mode="extractive")
     assert index_status(config=store_config)["exists"] is False
+
+
+def test_keyword_side_holds_exactly_the_dense_side_after_updates(store_config: Config, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "shenzhen.txt").write_text(EXTRA, encoding="utf-8")
+    (docs / "other.txt").write_text(
+        "珠海市2008年海洋工作总结\n\n2008年，珠海市海洋渔业产值达到48亿元。", encoding="utf-8"
+    )
+    build_index([docs], config=store_config)
+    (docs / "other.txt").unlink()
+    (docs / "extra.txt").write_text(
+        "佛山市2008年陶瓷产业报告\n\n2008年，佛山市陶瓷出口额为19亿美元。", encoding="utf-8"
+    )
+    build_index([docs], config=store_config)
+
+    generation = open_store(store_config).open()
+    dense_ids = set(generation.collection.get(include=[])["ids"])
+    assert set(generation.keyword.chunk_ids) == dense_ids
+    assert generation.keyword.search("佛山市陶瓷出口额", 5), "the added document is searchable by keyword"
+    assert generation.keyword.search("珠海渔业", 5) == [], "the removed document's words are gone"
+    assert not {"珠海", "渔业"} & generation.keyword.vocabulary
+
+
+def test_server_keyword_index_is_rebuilt_from_the_stored_tokens(
+    fresh_config: Config, chroma_url: str, corpus_copy: Path
+) -> None:
+    """Another machine (no local cache) gets the same BM25 ranking from what the server holds."""
+    store_config = fresh_config.replace(chroma_url=chroma_url, chroma_index="tokens")
+    build_index([corpus_copy], config=store_config)
+    store = open_store(store_config)
+    built_here = store.open().keyword.search("专利授权量", 10)
+    other_machine = store_config.replace(cache_dir=corpus_copy.parent / "other-cache")
+    rebuilt = open_store(other_machine).open()
+    assert rebuilt.keyword.search("专利授权量", 10) == built_here and built_here

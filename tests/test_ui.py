@@ -10,7 +10,8 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError
 
 import ui
-from assistant import Config
+from assistant import Config, build_index
+from assistant.config import DEFAULT_CORPUS_DIR
 from assistant.errors import ConfigError
 
 from .conftest import running_app
@@ -127,3 +128,11 @@ def test_logins_come_from_a_file_or_the_environment(tmp_path: Path, monkeypatch:
     logins.write_text("no-colon-here\n", encoding="utf-8")
     with pytest.raises(ConfigError):
         ui.read_auth(logins)
+
+
+def test_the_page_answers_from_a_chroma_server(base_config: Config, chroma_url: str, tmp_path: Path) -> None:
+    config = base_config.replace(index_dir=tmp_path / "local", chroma_url=chroma_url, chroma_index="ui-page")
+    build_index([DEFAULT_CORPUS_DIR], config=config)
+    with running_app(config) as url:
+        result = client(url).predict("2007年广州市专利授权量是多少？", "extractive", api_name="/ask")
+    assert result["found"] is True and "8524" in result["answer"]
