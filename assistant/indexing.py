@@ -15,6 +15,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
+
 from .chunk import Chunk, chunk_document
 from .config import Config
 from .errors import IndexProblem
@@ -153,7 +155,7 @@ def _write_generation(
     if progress:
         progress(0, total, f"embedding {total} chunks")
 
-    def store_batch(part: list[Chunk], vectors: list[list[float]]) -> None:
+    def store_batch(part: list[Chunk], vectors: np.ndarray) -> None:
         part_tokens = [tokenize(c.embed_text) for c in part]
         collection.add(
             ids=[c.chunk_id for c in part],
@@ -171,7 +173,7 @@ def _write_generation(
         written: Future | None = None
         for start in range(0, total, EMBED_BATCH):
             part = pending[start : start + EMBED_BATCH]
-            vectors = embeddings.embed_documents([c.embed_text for c in part])
+            vectors = embeddings.encode([c.embed_text for c in part], "passage")  # numpy, straight into Chroma
             if written is not None:
                 written.result()  # surfaces a failed write before more work is done
             written = writer.submit(store_batch, part, vectors)
