@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 Progress = Callable[[int, int, str], None]
 # Chunks handed to the model at once; it sorts them by length and runs its own smaller batches.
 EMBED_BATCH = 256
+# Chunks per Chroma add: one add of 2,048 costs a quarter less per chunk than eight of 256.
+WRITE_BATCH = 2048
 
 
 @dataclass
@@ -155,19 +157,25 @@ def _write_generation(
     if progress:
         progress(0, total, f"embedding {total} chunks")
 
-    def store_batch(part: list[Chunk], vectors: np.ndarray) -> None:
-        part_tokens = [tokenize(c.embed_text) for c in part]
-        collection.add(
-            ids=[c.chunk_id for c in part],
-            embeddings=vectors,
-            documents=[c.embed_text for c in part],
-            metadatas=[_chunk_metadata(c, t) for c, t in zip(part, part_tokens, strict=True)],
-        )
-        ids.extend(c.chunk_id for c in part)
-        tokens.extend(part_tokens)
+    unwritten: list[tuple[Chunk, list[str], np.ndarray]] = []
+
+    def store_batch(part: list[Chunk], vectors: np.ndarray, last: bool) -> None:
+        """Tokenise each batch as it comes; write to Chroma in large batches, which it adds faster."""
+        for chunk, vector in zip(part, vectors, strict=True):
+            unwritten.append((chunk, tokenize(chunk.embed_text), vector))
         report.chunks_embedded += len(part)
         if progress:
             progress(report.chunks_embedded, total, f"embedded {report.chunks_embedded}/{total} chunks")
+        if len(unwritten) >= WRITE_BATCH or last:
+            collection.add(
+                ids=[c.chunk_id for c, _, _ in unwritten],
+                embeddings=np.stack([v for _, _, v in unwritten]),
+                documents=[c.embed_text for c, _, _ in unwritten],
+                metadatas=[_chunk_metadata(c, t) for c, t, _ in unwritten],
+            )
+            ids.extend(c.chunk_id for c, _, _ in unwritten)
+            tokens.extend(t for _, t, _ in unwritten)
+            unwritten.clear()
 
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="index-writer") as writer:
         written: Future | None = None
@@ -176,7 +184,7 @@ def _write_generation(
             vectors = embeddings.encode([c.embed_text for c in part], "passage")  # numpy, straight into Chroma
             if written is not None:
                 written.result()  # surfaces a failed write before more work is done
-            written = writer.submit(store_batch, part, vectors)
+            written = writer.submit(store_batch, part, vectors, start + EMBED_BATCH >= total)
         if written is not None:
             written.result()
 

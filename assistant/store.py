@@ -38,7 +38,7 @@ CURRENT_FILE = "CURRENT"
 MANIFEST_FILE = "manifest.json"
 COLLECTION = "chunks"
 KEPT_GENERATIONS = 2
-PAGE = 1000
+PAGE = 2048
 # A server-side staging collection whose builder cannot be checked is abandoned after this long.
 STALE_STAGING_SECONDS = 6 * 3600
 # A failed build on a disk with less free space than this is reported as a full disk.
