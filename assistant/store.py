@@ -386,7 +386,7 @@ class ServerStore(Store):
             return Staging(name=name, client=client, collection=collection)
 
     def publish(self, staging: Staging, manifest: Manifest, keyword: KeywordIndex) -> None:
-        keyword.save(self._keyword_dir(staging.name))
+        self._cache_keyword(staging.name, keyword)
         with self.errors():
             catalog = self._catalog(create=True)
             catalog.upsert(ids=[staging.name], documents=[manifest.to_json()], embeddings=[[0.0]])
@@ -439,10 +439,19 @@ class ServerStore(Store):
         folder = self._keyword_dir(name)
         if (folder / "chunk_ids.json").exists():
             return KeywordIndex.load(folder)
-        ids, tokens = stored_tokens(collection)
-        keyword = KeywordIndex.build(ids, tokens)
-        keyword.save(folder)
+        keyword = KeywordIndex.build(*stored_tokens(collection))
+        self._cache_keyword(name, keyword)
         return keyword
+
+    def _cache_keyword(self, name: str, keyword: KeywordIndex) -> None:
+        """Written beside and renamed into place, so a process opening it never reads half a file."""
+        folder = self._keyword_dir(name)
+        scratch = folder.with_name(f".{name}.{uuid.uuid4().hex[:6]}")
+        keyword.save(scratch)
+        try:
+            os.replace(scratch, folder)
+        except OSError:  # another process cached the same generation first
+            shutil.rmtree(scratch, ignore_errors=True)
 
     @contextlib.contextmanager
     def errors(self) -> Iterator[None]:
