@@ -66,7 +66,7 @@ eval: index
 	$(BIN)/assistant eval tests/data/annual/qa.jsonl --index $(EVAL_INDEX) --mode extractive
 	$(BIN)/assistant eval tests/data/annual/qa.jsonl --index $(EVAL_INDEX) --mode llm
 
-# Single-machine figures on the bundled report, then the generated-corpus scale run (about 45 minutes).
+# Single-machine figures on the bundled report (5 minutes), then the generated-corpus scale run (30 minutes).
 bench: models
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/scale.py

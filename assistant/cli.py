@@ -103,7 +103,7 @@ def _progress(done: int, total: int, message: str) -> None:
 
 def _print_report(report) -> None:
     print(
-        f"index {report.index_dir}: {report.chunks_total} chunks"
+        f"index ({report.store}): {report.chunks_total} chunks"
         f" (embedded {report.chunks_embedded} in {report.seconds:.1f} s);"
         f" added {len(report.added)}, updated {len(report.updated)},"
         f" removed {len(report.removed)}, unchanged {len(report.unchanged)}"

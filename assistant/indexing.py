@@ -13,7 +13,6 @@ import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 
@@ -38,7 +37,7 @@ WRITE_BATCH = 2048
 
 @dataclass
 class BuildReport:
-    index_dir: Path
+    store: str  # where the index lives, for messages
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
@@ -63,8 +62,8 @@ def sync_index(
 ) -> BuildReport:
     """Make the index hold `documents` plus the already indexed `keep_ids`, and nothing else."""
     started = time.perf_counter()
-    report = BuildReport(index_dir=config.index_dir)
     store = open_store(config)
+    report = BuildReport(store=store.description)
     with store.errors():
         store.live_name()  # refuses a foreign folder before anything is written
         with store.lock():
