@@ -224,39 +224,39 @@ def bench_load(docs: list[Path], facts: list[dict], tmp: Path, clients: int, per
     return result.summary()
 
 
-def plots(steps: list[dict]) -> list[str]:
+def plot(filename: str, title: str, ylabel: str, sizes: list[int], lines: dict[str, list[float]]) -> str:
+    """One figure against corpus size (log scale), saved beside docs/benchmarks.md."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for (label, values), style in zip(lines.items(), ("o-", "s--"), strict=False):
+        ax.plot(sizes, values, style, label=label)
+    ax.set_xscale("log")
+    ax.set_xlabel("chunks in the index")
+    ax.set_ylabel(ylabel)
+    ax.set_ylim(bottom=0)
+    ax.legend()
+    ax.set_title(title)
+    fig.tight_layout()
+    fig.savefig(DOCS_DIR / filename, dpi=110)
+    plt.close(fig)
+    return filename
+
+
+def plots(steps: list[dict]) -> list[str]:
     sizes = [s["chunks"] for s in steps]
-    names = []
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    ax.plot(sizes, [s["build"]["pipeline_per_s"] for s in steps], "o-", label="index build (pipeline)")
-    ax.plot(sizes, [s["raw_per_s"] for s in steps], "s--", label="model alone, same texts")
-    ax.set_xscale("log")
-    ax.set_xlabel("chunks in the index")
-    ax.set_ylabel("chunks embedded per second")
-    ax.set_ylim(bottom=0)
-    ax.legend()
-    ax.set_title("Indexing throughput")
-    fig.tight_layout()
-    fig.savefig(DOCS_DIR / "bench-throughput.png", dpi=110)
-    names.append("bench-throughput.png")
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    ax.plot(sizes, [s["queries"]["p50_ms"] for s in steps], "o-", label="p50")
-    ax.plot(sizes, [s["queries"]["p95_ms"] for s in steps], "s--", label="p95")
-    ax.set_xscale("log")
-    ax.set_xlabel("chunks in the index")
-    ax.set_ylabel("extractive answer latency (ms)")
-    ax.set_ylim(bottom=0)
-    ax.legend()
-    ax.set_title("Query latency")
-    fig.tight_layout()
-    fig.savefig(DOCS_DIR / "bench-latency.png", dpi=110)
-    names.append("bench-latency.png")
-    return names
+    throughput = {
+        "index build (pipeline)": [s["build"]["pipeline_per_s"] for s in steps],
+        "model alone, same texts": [s["raw_per_s"] for s in steps],
+    }
+    latency = {"p50": [s["queries"]["p50_ms"] for s in steps], "p95": [s["queries"]["p95_ms"] for s in steps]}
+    return [
+        plot("bench-throughput.png", "Indexing throughput", "chunks embedded per second", sizes, throughput),
+        plot("bench-latency.png", "Query latency", "extractive answer latency (ms)", sizes, latency),
+    ]
 
 
 def render(results: dict) -> str:
