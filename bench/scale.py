@@ -16,7 +16,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -28,16 +27,16 @@ from assistant.config import Config  # noqa: E402
 from assistant.embed import get_embedder  # noqa: E402
 from assistant.ingest import load_documents  # noqa: E402
 from assistant.keyword import tokenize  # noqa: E402
-from assistant.store import open_store  # noqa: E402
+from assistant.store import folder_size, open_store  # noqa: E402
 from bench.generate_corpus import generate  # noqa: E402
 from bench.load import run_load  # noqa: E402
 from bench.report import replace_section  # noqa: E402
+from bench.servers import chroma_server, cli_env, free_port, wait_http  # noqa: E402
 
 DOCS_DIR = ROOT / "docs"
 DATA_DIR = DOCS_DIR / "bench-data"
 REPORT = DOCS_DIR / "benchmarks.md"
 PYTHON = sys.executable
-CHROMA = str(Path(sys.executable).with_name("chroma"))
 RAW_SAMPLE = 1500
 
 BUILD_CHILD = """
@@ -55,16 +54,6 @@ def pct(values: list[float], percent: float) -> float:
     return ordered[min(len(ordered) - 1, max(0, round(percent / 100 * len(ordered) + 0.5) - 1))]
 
 
-def config_env(config: Config) -> dict[str, str]:
-    return {
-        **os.environ,
-        "ASSISTANT_INDEX_DIR": str(config.index_dir),
-        "ASSISTANT_LLM": "none",
-        "ASSISTANT_CHROMA_URL": config.chroma_url,
-        "ASSISTANT_CHROMA_INDEX": config.chroma_index,
-    }
-
-
 def build_in_child(paths: list[Path], config: Config) -> dict:
     """add_documents in a fresh process; its own peak RSS comes from wait4."""
     started = time.perf_counter()
@@ -72,7 +61,7 @@ def build_in_child(paths: list[Path], config: Config) -> dict:
         [PYTHON, "-c", BUILD_CHILD],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
-        env=config_env(config),
+        env=cli_env(config),
         text=True,
     )
     assert process.stdin is not None and process.stdout is not None
@@ -151,47 +140,12 @@ def keyword_options(config: Config, facts: list[dict]) -> dict:
     }
 
 
-def folder_mib(folder: Path) -> float:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file()) / 2**20
-
-
-def wait_http(url: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(url, timeout=2):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.3)
-
-
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def bench_server(docs: list[Path], facts: list[dict], tmp: Path) -> dict:
     """The same first-size corpus built into and answered from a real Chroma server."""
-    port = free_port()
-    server = subprocess.Popen(
-        [CHROMA, "run", "--path", str(tmp / "chroma"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        url = f"http://127.0.0.1:{port}"
-        wait_http(f"{url}/api/v2/heartbeat")
+    with chroma_server(tmp / "chroma") as (url, _process):
         config = Config.from_env(index_dir=tmp / "server-local", llm="none", chroma_url=url, chroma_index="bench")
         build = build_in_child(docs, config)
         return {"build": build, "queries": ask_facts(config, facts)}
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def bench_load(docs: list[Path], facts: list[dict], tmp: Path, clients: int, per_client: int) -> dict:
@@ -199,7 +153,7 @@ def bench_load(docs: list[Path], facts: list[dict], tmp: Path, clients: int, per
     config = Config.from_env(index_dir=tmp / "load-index", llm="none")
     build_in_child(docs, config)
     port = free_port()
-    env = config_env(config)
+    env = cli_env(config)
     app = subprocess.Popen(
         [PYTHON, "-m", "assistant.cli", "chat", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
@@ -454,7 +408,7 @@ def main() -> None:
                     "raw_per_s": raw,
                     "raw_before_after": [raw_before, raw_after],
                     "build": build,
-                    "disk_mib": folder_mib(config.index_dir / generation.name),
+                    "disk_mib": folder_size(config.index_dir / generation.name) / 2**20,
                     "queries": ask_facts(config, asked),
                     "keyword": keyword_options(config, asked),
                 }

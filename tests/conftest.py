@@ -6,11 +6,6 @@ import contextlib
 import json
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +14,7 @@ import pytest
 
 from assistant import Config, build_index
 from assistant.config import DEFAULT_CORPUS_DIR
+from bench.servers import chroma_server, free_port, wait_for_chroma
 
 TESTS_DIR = Path(__file__).parent
 DEV_QA = TESTS_DIR / "dev_qa.jsonl"
@@ -41,43 +37,6 @@ def corpus_index(base_config: Config) -> Config:
 def fresh_config(base_config: Config, tmp_path: Path) -> Config:
     """Settings with an empty index folder of the test's own."""
     return base_config.replace(index_dir=tmp_path / "index")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-@contextlib.contextmanager
-def chroma_server(data_dir: Path, port: int | None = None) -> Iterator[tuple[str, subprocess.Popen]]:
-    """A real Chroma server (the `chroma` command of the chromadb package) on loopback."""
-    port = port or free_port()
-    chroma = Path(sys.executable).with_name("chroma")
-    process = subprocess.Popen(
-        [str(chroma), "run", "--path", str(data_dir), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_for_chroma(url)
-        yield url, process
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-
-
-def wait_for_chroma(url: str, timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/api/v2/heartbeat", timeout=2):
-                return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.2)
 
 
 @pytest.fixture(scope="session")

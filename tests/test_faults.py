@@ -14,8 +14,7 @@ import pytest
 
 from assistant import Config, IndexProblem, answer, build_index
 from assistant.config import DEFAULT_CORPUS_DIR
-
-from .conftest import chroma_server, free_port
+from bench.servers import chroma_server, cli_env, free_port
 
 QUESTION = "2007年广州市专利授权量是多少？"
 
@@ -33,9 +32,12 @@ def test_server_down_is_a_clear_error_and_the_next_question_works_once_it_is_bac
         answer(QUESTION, config=config, mode="extractive")
     with pytest.raises(IndexProblem, match="not reachable"):
         build_index([DEFAULT_CORPUS_DIR], config=config, rebuild=True)
-    env = {**os.environ, "ASSISTANT_CHROMA_URL": url, "ASSISTANT_CHROMA_INDEX": "outage", "ASSISTANT_LLM": "none"}
     cli = subprocess.run(
-        [sys.executable, "-m", "assistant.cli", "ask", QUESTION], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "assistant.cli", "ask", QUESTION],
+        env=cli_env(config),
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert cli.returncode == 2 and "not reachable" in cli.stderr and "Traceback" not in cli.stderr
 

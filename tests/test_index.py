@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import random
 import signal
 import subprocess
@@ -14,6 +13,7 @@ import pytest
 
 from assistant import Config, IndexProblem, answer, build_index, index_status
 from assistant.store import open_store
+from bench.servers import cli_env
 
 EXTRA = (
     "深圳市2008年科技工作总结\n\n（一）科技创新\n\n2008年，深圳市全社会研发投入达到260亿元，高新技术产品产值8,710亿元。"
@@ -22,18 +22,6 @@ EXTRA = (
 
 def _live(config: Config) -> str | None:
     return open_store(config).live_name()
-
-
-def _cli_env(config: Config) -> dict[str, str]:
-    """The environment that makes a CLI subprocess use the same index as `config`."""
-    return {
-        **os.environ,
-        "ASSISTANT_INDEX_DIR": str(config.index_dir),
-        "ASSISTANT_CACHE_DIR": str(config.cache_dir),
-        "ASSISTANT_LLM": "none",
-        "ASSISTANT_CHROMA_URL": config.chroma_url,
-        "ASSISTANT_CHROMA_INDEX": config.chroma_index,
-    }
 
 
 def _report_docs(folder: Path, count: int, sentences: int = 60) -> None:
@@ -96,7 +84,7 @@ def test_killed_rebuild_leaves_the_previous_index_answering(store_config: Config
     _report_docs(tmp_path / "big", 40)
     process = subprocess.Popen(
         [sys.executable, "-m", "assistant.cli", "index", "build", "--rebuild", str(tmp_path / "big")],
-        env=_cli_env(store_config),
+        env=cli_env(store_config),
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -133,14 +121,14 @@ def test_builds_killed_at_random_points_leave_the_old_or_the_new_index(store_con
 
     started = time.monotonic()  # one uninterrupted build (into a scratch index) gives the time span to aim in
     scratch = store_config.replace(index_dir=tmp_path / "scratch", chroma_index=store_config.chroma_index + "-s")
-    subprocess.run(command, env=_cli_env(scratch), check=True, capture_output=True)
+    subprocess.run(command, env=cli_env(scratch), check=True, capture_output=True)
     duration = time.monotonic() - started
     new_chunks = index_status(config=scratch)["chunks"]
 
     rng = random.Random(5)
     outcomes = []
     for fraction in [rng.uniform(0.3, 1.1) for _ in range(4)]:
-        process = subprocess.Popen(command, env=_cli_env(store_config), stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(command, env=cli_env(store_config), stderr=subprocess.DEVNULL)
         time.sleep(duration * fraction)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)

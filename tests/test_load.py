@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 from assistant import Config, build_index
 from bench.generate_corpus import generate
 from bench.load import run_load
+from bench.servers import cli_env
 
 from .conftest import running_app
 
@@ -20,12 +20,11 @@ def test_concurrent_clients_get_answers_while_the_index_is_rebuilt(fresh_config:
     facts = generate(docs, docs=8)
     build_index([docs], config=fresh_config)
     questions = [{"question": f.question, "value": f.value} for f in facts]
-    env = {**os.environ, "ASSISTANT_INDEX_DIR": str(fresh_config.index_dir), "ASSISTANT_LLM": "none"}
 
     def rebuild() -> None:
         subprocess.run(
             [sys.executable, "-m", "assistant.cli", "index", "build", "--rebuild", str(docs)],
-            env=env,
+            env=cli_env(fresh_config),
             check=True,
             capture_output=True,
             timeout=300,
