@@ -19,19 +19,40 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 CJK = r"\u3400-\u9fff\uf900-\ufaff"
 CJK_PUNCT = r"\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\u2018-\u201f\u2014\u2026《》「」『』【】"
 
-# Lines that web pages wrap around an article: navigation, print/close buttons, counters.
-BOILERPLATE_LINE = re.compile(
-    r"^\s*(?:"
-    r"上一篇|下一篇|上一条|下一条|上一页|下一页|前一篇|后一篇|相关阅读|相关文章|相关链接|热门文章|推荐阅读"
-    r"|返回顶部|回到顶部|返回首页|返回列表|打印本页|打印此页|关闭窗口|关闭本页|【\s*(?:打印|关闭|返回|收藏|顶部)[^】]*】"
-    r"|分享到|收藏本页|加入收藏|设为首页|字号[:：]|字体[:：]|【字体|浏览次数|阅读次数|点击次数|点击数[:：]|访问量[:：]"
-    r"|责任编辑[:：]|编辑[:：]|来源[:：]|发布时间[:：]|发布日期[:：]|作者[:：].{0,20}$"
-    r"|当前位置[:：]|您现在的位置|首页\s*[>＞»]"
-    r"|版权所有|Copyright\b|©"
+# Lists of links to other pages: what follows these words is never the article, so the line goes.
+LINK_LIST_LINE = re.compile(
+    r"^\s*(?:上一篇|下一篇|上一条|下一条|上一页|下一页|前一篇|后一篇|相关阅读|相关文章|相关链接|热门文章|推荐阅读)"
+)
+
+# A notice's value ends at white space; where its end is unclear only the label goes.
+_NOTICE_VALUE = r"[^\s，。；！？,;!?]{1,20}(?=\s|$)"
+_DATE_TIME = r"\d{1,4}[-/.年]\d{1,2}[-/.月]\d{1,4}日?(?:\s*-?\s*\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?"
+_CRUMB = r"[^\s>＞»›，。；！？]{1,20}(?=\s|[>＞»›]|$)"
+_CRUMB_SEPARATOR = r"\s*[>＞»›]+\s*"
+# Page furniture a web page puts before its article: notices (source, editor, author, time,
+# counters, font size), breadcrumbs, copyright lines and buttons. Stripped one after another
+# from the start of a line, each only as far as its own end, so text after them survives.
+LEADING_NOTICE = re.compile(
+    r"\s*(?:"
+    rf"(?:责任编辑|编辑|来源|作者)\s*[:：]\s*(?:{_NOTICE_VALUE})?"
+    rf"|(?:发布时间|发布日期|发表时间|更新时间)\s*[:：]\s*(?:{_DATE_TIME})?"
+    r"|(?:浏览次数|阅读次数|点击次数|点击数|访问量)\s*(?:[:：]\s*\d*|\d+)次?"
+    r"|(?:字号|字体)\s*[:：]\s*(?:[大中小]\s*)*"
+    rf"|(?:当前位置|您现在的位置|您的位置)是?\s*[:：]?\s*{_CRUMB}(?:{_CRUMB_SEPARATOR}{_CRUMB})*"
+    rf"|首页(?:{_CRUMB_SEPARATOR}{_CRUMB})+"
+    r"|(?:©|\(c\)|Copyright\b\s*(?:©|\(c\))?|版权所有\s*(?:©|\(c\))?)\s*[:：]?\s*(?:"
+    r"[^。\n]{0,60}?(?:版权所有|All\s+Rights\s+Reserved)(?:\s*版权所有)*[。.]?"  # runs to "all rights reserved"
+    r"|(?:\d{4}(?:\s*[-–—~]\s*\d{4})?\s*)?[^\s，。；]{0,30}(?=\s|$)"  # or: years and one name
+    r")"
+    r"|返回顶部|回到顶部|返回首页|返回列表|打印本页|打印此页|关闭窗口|关闭本页|【\s*(?:打印|关闭|返回|收藏|顶部|字体|字号)[^】]*】"
+    r"|分享到[:：]?|收藏本页|加入收藏|设为首页"
     r")",
     re.IGNORECASE,
 )
-
+# What a line keeps after its notices is leftover furniture ("中 小", "Media Inc.") when it counts
+# fewer text units than this; a unit is an ideograph, a digit or a Latin word.
+TEXT_UNIT = re.compile(rf"[{CJK}0-9]|[A-Za-z]+")
+MIN_TEXT_UNITS_AFTER_NOTICE = 5
 
 SEPARATORS = re.compile(r"^[|｜·•/\\\-—_=*>＞»]+$")
 
@@ -152,11 +173,24 @@ def clean_text(text: str) -> str:
     text = text.replace("\ufffd", "")
     text = _normalise_width(text)
     text = re.sub(r"[\u200b-\u200f\ufeff\u00ad]", "", text)
-    lines = [_clean_line(line) for line in text.split("\n")]
-    lines = [line for line in lines if not (BOILERPLATE_LINE.match(line) or _is_menu(line) or SEPARATORS.match(line))]
-    text = "\n".join(lines)
+    lines = (_article_line(line) for line in text.split("\n"))
+    text = "\n".join(line for line in lines if line is not None)
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip()
+
+
+def _article_line(line: str) -> str | None:
+    """The line's text without the page furniture it starts with; None when it is all furniture."""
+    text = line
+    while notice := LEADING_NOTICE.match(text):
+        text = text[notice.end() :]
+    if len(text) < len(line) and len(TEXT_UNIT.findall(text)) < MIN_TEXT_UNITS_AFTER_NOTICE:
+        return None
+    # Notices are stripped first: the spaces that end them are gone once the line is cleaned.
+    text = _clean_line(text)
+    if LINK_LIST_LINE.match(text) or _is_menu(text) or SEPARATORS.match(text):
+        return None
+    return text
 
 
 def _is_menu(line: str) -> bool:

@@ -43,6 +43,63 @@ def test_clean_text_rules(raw: str, expected: str) -> None:
     assert clean_text(raw) == expected
 
 
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (
+            "来源：滨江日报 5日，滨江市第三届龙舟邀请赛在东湖举行，共有48支队伍参赛。",
+            "5日，滨江市第三届龙舟邀请赛在东湖举行，共有48支队伍参赛。",
+        ),
+        (
+            "© 2024 北岸新闻网 版权所有。 据北岸新闻网报道，北岸市今年新建口袋公园137个。",
+            "据北岸新闻网报道，北岸市今年新建口袋公园137个。",
+        ),
+        (
+            "您现在的位置 首页 > 新闻中心 > 本地新闻 当地时间10月31日，南湾港集装箱吞吐量创新高。",
+            "当地时间10月31日，南湾港集装箱吞吐量创新高。",
+        ),
+        (
+            "发布时间：2023-05-06 09:30 来源：市统计局 作者：李明 全市一季度生产总值增长4.5%。",
+            "全市一季度生产总值增长4.5%。",
+        ),
+        (
+            "Copyright © 2003-2023 example.com. All Rights Reserved 全市一季度生产总值增长4.5%。",
+            "全市一季度生产总值增长4.5%。",
+        ),
+        # Where the notice's end is unclear (no space after its value), only its label goes.
+        ("来源：滨江日报5日，龙舟邀请赛在东湖举行。", "滨江日报5日，龙舟邀请赛在东湖举行。"),
+        # A notice later in a line is text to this cleaner; only leading notices are furniture.
+        ("龙舟邀请赛在东湖举行。来源：滨江日报", "龙舟邀请赛在东湖举行。来源：滨江日报"),
+    ],
+)
+def test_leading_notices_go_and_the_text_after_them_stays(raw: str, expected: str) -> None:
+    assert clean_text(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "发布时间：2023-05-06 09:30:00 来源：本站 字号：大 中 小 【打印】【关闭】",
+        "© 2024 北岸新闻网",
+        "Copyright 2024 Northbank Media Inc.",
+        "当前位置：首页 > 新闻中心 > 本地新闻",
+        "首页 > 信息公开 >> 通知公告",
+        "上一篇：关于开展2023年度统计工作的通知",
+        "网站地图 | 联系我们 | 隐私声明",
+        "【字体：大 中 小】 浏览次数：1024",
+    ],
+)
+def test_lines_that_are_all_furniture_are_dropped(line: str) -> None:
+    assert clean_text(f"全市一季度生产总值增长4.5%。\n{line}") == "全市一季度生产总值增长4.5%。"
+
+
+def test_a_one_line_title_keeps_its_text(tmp_path: Path) -> None:
+    path = tmp_path / "title-only.txt"
+    path.write_text("滨江市第三届龙舟邀请赛开幕\n", encoding="utf-8")
+    doc = load_document(path)
+    assert doc.text == "滨江市第三届龙舟邀请赛开幕"
+
+
 @pytest.mark.parametrize("encoding", ["utf-8", "gb18030", "gbk", "utf-16", "utf-8-sig"])
 def test_encodings_are_detected(tmp_path: Path, encoding: str) -> None:
     text = "深圳市2008年工作总结\n\n全年专利申请量达到3,210件，同比增长12.5%。"
