@@ -5,6 +5,7 @@ The rules are general (any report collected from the web), never tuned to one fi
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -53,6 +54,20 @@ LEADING_NOTICE = re.compile(
 # fewer text units than this; a unit is an ideograph, a digit or a Latin word.
 TEXT_UNIT = re.compile(rf"[{CJK}0-9]|[A-Za-z]+")
 MIN_TEXT_UNITS_AFTER_NOTICE = 5
+
+# Candidates when strict UTF-8 fails, tried on every such file; on a tie the earlier wins. cp950 is Big5 as
+# Windows writes it (a superset of Python's "big5"); UTF-16 here is UTF-16 without a byte-order mark.
+LEGACY_ENCODINGS = ("gb18030", "cp950", "utf-16-le", "utf-16-be")
+# (codec, first, last) code ranges of the frequently used hanzi of each standard.
+COMMON_HANZI_BLOCKS = (("gb2312", 0xB0A1, 0xD7FE), ("cp950", 0xA440, 0xC67E))
+# Besides common hanzi, readable text is printable ASCII, CJK and full-width punctuation, quotes,
+# dashes, the signs of figures (°±×÷‰℃), circled numbers and bullet shapes.
+COMMON_NON_HANZI = re.compile(
+    r"[\x21-\x7e\u3000-\u303f\uff01-\uff5e\u2010-\u2027\u00b7\u00b0\u00b1\u00d7\u00f7\u2030\u2103\u2460-\u2473\u25a0-\u25ff\u2605\u2606]"
+)
+# A decoding with fewer readable characters than this is mojibake or binary data, whichever codec won.
+MIN_READABLE_SHARE = 0.8
+READABILITY_SAMPLE_CHARS = 20_000
 
 SEPARATORS = re.compile(r"^[|｜·•/\\\-—_=*>＞»]+$")
 
@@ -139,7 +154,11 @@ def extract_text(data: bytes, suffix: str, name: str) -> str:
 
 
 def decode_bytes(data: bytes, name: str = "file") -> str:
-    """Decode UTF-8, UTF-16 (with BOM) or GB18030/GBK; refuse binary and undecodable data."""
+    """Decode UTF-8, UTF-16, GB18030 or Big5, judged by content; refuse binary and undecodable data.
+
+    GB18030 decodes almost any byte sequence and Big5 or UTF-16 often decode too, so a strict
+    decode proves nothing: of the encodings that decode, the one that reads as Chinese text wins.
+    """
     for bom, encoding in (
         (b"\xef\xbb\xbf", "utf-8-sig"),
         (b"\xff\xfe", "utf-16"),
@@ -150,19 +169,49 @@ def decode_bytes(data: bytes, name: str = "file") -> str:
                 return data.decode(encoding)
             except UnicodeDecodeError as exc:
                 raise InputError(f"{name}: starts with a {encoding} mark but does not decode as it.") from exc
-    if b"\x00" in data[:4096]:
-        raise InputError(f"{name}: looks like a binary file, not text.")
-    for encoding in ("utf-8", "gb18030"):
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        if "\x00" not in text:  # NULs in valid UTF-8 are UTF-16 text or binary data
+            return text
+    # UTF-8 with a few broken bytes stays UTF-8: its damage is a few U+FFFD, which clean_text drops.
+    readings = [data.decode("utf-8", errors="replace")]
+    for encoding in LEGACY_ENCODINGS:
         try:
-            return data.decode(encoding)
+            readings.append(data.decode(encoding))
         except UnicodeDecodeError:
             continue
-    from charset_normalizer import from_bytes
+    best = max(readings, key=_readable_share)
+    if _readable_share(best) >= MIN_READABLE_SHARE:
+        return best
+    if b"\x00" in data:
+        raise InputError(f"{name}: looks like a binary file, not text.")
+    raise InputError(
+        f"{name}: the text encoding could not be recognised (tried UTF-8, UTF-16, GB18030, Big5); save it as UTF-8."
+    )
 
-    best = from_bytes(data).best()
-    if best is None or best.encoding is None:
-        raise InputError(f"{name}: the text encoding could not be recognised (tried UTF-8, UTF-16, GB18030).")
-    return str(best)
+
+def _readable_share(text: str) -> float:
+    """Share of the non-space characters (of a sample) that ordinary Chinese or ASCII text is made of."""
+    common = _common_hanzi()
+    sample = [ch for ch in text[:READABILITY_SAMPLE_CHARS] if not ch.isspace()]
+    readable = sum(1 for ch in sample if ch in common or COMMON_NON_HANZI.match(ch))
+    return readable / len(sample) if sample else 0.0
+
+
+@functools.cache
+def _common_hanzi() -> frozenset[str]:
+    """The frequently used characters of both standards: GB2312 level 1 and Big5's 常用字 block."""
+    chars = set()
+    for encoding, first, last in COMMON_HANZI_BLOCKS:
+        for code in range(first, last + 1):
+            try:
+                chars.add(code.to_bytes(2, "big").decode(encoding))
+            except UnicodeDecodeError:
+                continue  # a gap in the block
+    return frozenset(chars)
 
 
 def clean_text(text: str) -> str:

@@ -9,7 +9,7 @@ import pytest
 
 from assistant.config import DEFAULT_CORPUS_DIR
 from assistant.errors import InputError
-from assistant.ingest import clean_text, load_document, load_documents
+from assistant.ingest import clean_text, decode_bytes, load_document, load_documents
 
 REPORT = next(DEFAULT_CORPUS_DIR.glob("*.txt"))
 
@@ -100,7 +100,7 @@ def test_a_one_line_title_keeps_its_text(tmp_path: Path) -> None:
     assert doc.text == "滨江市第三届龙舟邀请赛开幕"
 
 
-@pytest.mark.parametrize("encoding", ["utf-8", "gb18030", "gbk", "utf-16", "utf-8-sig"])
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030", "gbk", "utf-16", "utf-8-sig", "utf-16-le", "utf-16-be"])
 def test_encodings_are_detected(tmp_path: Path, encoding: str) -> None:
     text = "深圳市2008年工作总结\n\n全年专利申请量达到3,210件，同比增长12.5%。"
     path = tmp_path / "report.txt"
@@ -108,6 +108,43 @@ def test_encodings_are_detected(tmp_path: Path, encoding: str) -> None:
     doc = load_document(path)
     assert "专利申请量达到3,210件" in doc.text
     assert doc.title == "深圳市2008年工作总结"
+
+
+SIMPLIFIED_SAMPLES = {
+    "short": "深圳市工作总结",
+    "long": "全年专利申请量达到3,210件，同比增长12.5%。我们坚持以科学发展观为指导，认真贯彻落实市委、"
+    "市政府的工作部署，进一步加强知识产权保护工作，全市企业的创新能力明显提高。",
+}
+TRADITIONAL_SAMPLES = {
+    "short": "臺北市政府年度報告",
+    "long": "臺北市政府今年推動多項重要建設，包括捷運路網擴展、公共住宅興建與社會福利改革。"
+    "全年觀光人數達到1,200萬人次，較去年成長8%。市長表示，將繼續加強與各界的溝通與合作，讓城市發展更加穩健。",
+}
+
+
+@pytest.mark.parametrize("length", ["short", "long"])
+@pytest.mark.parametrize(
+    ("samples", "encoding"),
+    [
+        pytest.param(SIMPLIFIED_SAMPLES, "gb18030", id="simplified-gb18030"),
+        pytest.param(SIMPLIFIED_SAMPLES, "utf-16-le", id="simplified-utf-16-le"),
+        pytest.param(SIMPLIFIED_SAMPLES, "utf-16-be", id="simplified-utf-16-be"),
+        pytest.param(TRADITIONAL_SAMPLES, "big5", id="traditional-big5"),
+        pytest.param(TRADITIONAL_SAMPLES, "gb18030", id="traditional-gb18030"),
+        pytest.param(TRADITIONAL_SAMPLES, "utf-16-le", id="traditional-utf-16-le"),
+        pytest.param(TRADITIONAL_SAMPLES, "utf-16-be", id="traditional-utf-16-be"),
+    ],
+)
+def test_encoding_is_judged_by_content(samples: dict[str, str], encoding: str, length: str) -> None:
+    """GB18030 decodes Big5 bytes (and UTF-16 bytes) too; only the right reading may win."""
+    text = samples[length]
+    assert decode_bytes(text.encode(encoding)) == text
+
+
+def test_utf8_with_a_broken_byte_stays_utf8() -> None:
+    data = SIMPLIFIED_SAMPLES["long"].encode("utf-8")
+    damaged = data[:9] + b"\xff" + data[10:]  # the fourth character loses a byte
+    assert decode_bytes(damaged).endswith(SIMPLIFIED_SAMPLES["long"][4:])
 
 
 def test_html_keeps_text_and_drops_page_furniture(tmp_path: Path) -> None:
