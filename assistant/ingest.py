@@ -302,15 +302,20 @@ def _pdf_text(data: bytes, name: str) -> str:
     import io
 
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
-            raise InputError(f"{name}: the PDF is encrypted.")
+            raise InputError(f"{name}: the PDF is encrypted; save a copy without a password and index that.")
         return "\n\n".join(page.extract_text() or "" for page in reader.pages)
-    except (PdfReadError, ValueError, KeyError) as exc:
-        raise InputError(f"{name}: the PDF could not be read ({exc}).") from exc
+    # pypdf's own errors derive from PyPdfError; a damaged object graph or an unsupported stream
+    # filter surfaces as these built-in errors instead (seen feeding it damaged files).
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, NotImplementedError) as exc:
+        raise InputError(
+            f"{name}: the PDF is damaged or uses features that cannot be read ({exc});"
+            " save it again from a PDF viewer, or index its text as .txt."
+        ) from exc
 
 
 def _docx_text(data: bytes, name: str) -> str:
@@ -318,17 +323,23 @@ def _docx_text(data: bytes, name: str) -> str:
     import zipfile
 
     import docx
+    from docx.opc.exceptions import OpcError
+    from lxml.etree import XMLSyntaxError
 
+    parts = []
     try:
         document = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise InputError(f"{name}: the Word file could not be read ({exc}).") from exc
-    parts = []
-    for block in document.iter_inner_content():  # paragraphs and tables in document order
-        if isinstance(block, docx.table.Table):
-            parts.append(table_text([[cell.text.strip() for cell in row.cells] for row in block.rows]))
-        else:
-            parts.append(block.text)
+        for block in document.iter_inner_content():  # paragraphs and tables in document order
+            if isinstance(block, docx.table.Table):
+                parts.append(table_text([[cell.text.strip() for cell in row.cells] for row in block.rows]))
+            else:
+                parts.append(block.text)
+    # Broken XML raises lxml's XMLSyntaxError; well-formed XML of the wrong shape raises
+    # AttributeError from python-docx's element classes (seen feeding it damaged files).
+    except (zipfile.BadZipFile, OpcError, XMLSyntaxError, KeyError, ValueError, AttributeError) as exc:
+        raise InputError(
+            f"{name}: the Word file is damaged ({exc}); open it in Word and save it again, or index its text as .txt."
+        ) from exc
     return "\n\n".join(parts)
 
 

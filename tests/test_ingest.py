@@ -212,6 +212,34 @@ def test_bad_files_are_refused_with_a_reason(tmp_path: Path, name: str, content:
         load_document(path)
 
 
+def test_docx_with_broken_xml_is_refused_with_a_reason(tmp_path: Path) -> None:
+    import zipfile
+
+    import docx
+
+    source = tmp_path / "source.docx"
+    document = docx.Document()
+    document.add_paragraph("公司全年营业收入12.3亿元。")
+    document.save(source)
+    path = tmp_path / "broken.docx"
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(path, "w") as damaged:
+        for item in original.infolist():
+            content = original.read(item.filename)
+            if item.filename == "word/document.xml":
+                content = content[: len(content) // 2]  # cut off mid-element: not well-formed XML
+            damaged.writestr(item, content)
+    with pytest.raises(InputError, match="the Word file is damaged"):
+        load_document(path)
+
+
+def test_pdf_with_an_unsupported_stream_filter_is_refused_with_a_reason(tmp_path: Path) -> None:
+    """pypdf raises NotImplementedError here, not one of its own errors."""
+    path = tmp_path / "odd.pdf"
+    path.write_bytes(_tiny_pdf("Revenue grew 8.5% in 2010.", stream_filter="/NoSuchDecode"))
+    with pytest.raises(InputError, match="the PDF is damaged or uses features that cannot be read"):
+        load_document(path)
+
+
 def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="No such file or folder"):
         load_documents([tmp_path / "nope.txt"])
@@ -224,15 +252,19 @@ def test_undecodable_bytes_are_refused(tmp_path: Path) -> None:
         load_document(path)
 
 
-def _tiny_pdf(text: str) -> bytes:
-    """A one-page PDF with a line of Helvetica text, written by hand (no PDF writer needed)."""
+def _tiny_pdf(text: str, *, stream_filter: str = "") -> bytes:
+    """A one-page PDF with a line of Helvetica text, written by hand (no PDF writer needed).
+
+    `stream_filter` names a /Filter for the page's content stream (the stream is not encoded).
+    """
     stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    stream_dict = (f"/Filter {stream_filter} " if stream_filter else "").encode()
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
         b" /Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< " + stream_dict + b"/Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
     out = io.BytesIO()
