@@ -74,13 +74,23 @@ SEPARATORS = re.compile(r"^[|｜·•/\\\-—_=*>＞»]+$")
 
 @dataclass(frozen=True)
 class Document:
-    """One cleaned report. `doc_id` is stable across edits; `content_hash` changes with them."""
+    """One cleaned report. `doc_id` is stable across edits; `content_hash` changes with them.
+
+    `chars_read` counts the non-space characters extracted from the file before cleaning (0 for a
+    document not read from a file), so read and kept (`chars_kept`) show what cleaning removed.
+    """
 
     doc_id: str
     title: str
     path: str
     text: str
     content_hash: str
+    chars_read: int = 0
+
+    @property
+    def chars_kept(self) -> int:
+        """Non-space characters of the cleaned text."""
+        return _non_space_chars(self.text)
 
 
 def load_documents(paths: list[Path | str]) -> list[Document]:
@@ -125,7 +135,7 @@ def load_document(path: Path, *, doc_id: str | None = None) -> Document:
         raise InputError(f"{path.name}: larger than {MAX_FILE_BYTES // 2**20} MiB.")
     raw_text = extract_text(data, suffix, path.name)
     text = clean_text(raw_text)
-    if len(re.sub(r"\s", "", text)) < 2:
+    if _non_space_chars(text) < 2:
         raise InputError(f"{path.name}: no text could be read from it.")
     title = _title(raw_text if suffix == ".md" else text, path)
     return Document(
@@ -134,7 +144,12 @@ def load_document(path: Path, *, doc_id: str | None = None) -> Document:
         path=str(path.resolve()),
         text=text,
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        chars_read=_non_space_chars(raw_text),
     )
+
+
+def _non_space_chars(text: str) -> int:
+    return len(text) - sum(1 for ch in text if ch.isspace())
 
 
 def extract_text(data: bytes, suffix: str, name: str) -> str:

@@ -100,6 +100,14 @@ def test_a_one_line_title_keeps_its_text(tmp_path: Path) -> None:
     assert doc.text == "滨江市第三届龙舟邀请赛开幕"
 
 
+def test_document_counts_characters_read_and_kept(tmp_path: Path) -> None:
+    path = tmp_path / "page.txt"
+    path.write_text("来源：滨江日报 龙舟赛开幕了。\n\n上一篇：旧闻\n", encoding="utf-8")
+    doc = load_document(path)
+    assert doc.text == "龙舟赛开幕了。"
+    assert (doc.chars_read, doc.chars_kept) == (20, 7)  # white space is not counted
+
+
 @pytest.mark.parametrize("encoding", ["utf-8", "gb18030", "gbk", "utf-16", "utf-8-sig", "utf-16-le", "utf-16-be"])
 def test_encodings_are_detected(tmp_path: Path, encoding: str) -> None:
     text = "深圳市2008年工作总结\n\n全年专利申请量达到3,210件，同比增长12.5%。"
