@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from assistant.chunk import chunk_document
 from assistant.config import DEFAULT_CORPUS_DIR
 from assistant.errors import InputError
 from assistant.ingest import clean_text, decode_bytes, load_document, load_documents
@@ -93,11 +94,14 @@ def test_lines_that_are_all_furniture_are_dropped(line: str) -> None:
     assert clean_text(f"全市一季度生产总值增长4.5%。\n{line}") == "全市一季度生产总值增长4.5%。"
 
 
-def test_a_one_line_title_keeps_its_text(tmp_path: Path) -> None:
-    path = tmp_path / "title-only.txt"
-    path.write_text("滨江市第三届龙舟邀请赛开幕\n", encoding="utf-8")
+@pytest.mark.parametrize("text", ["滨江市第三届龙舟邀请赛开幕", "一、总则\n二、附则"])
+def test_a_file_of_only_a_title_or_headings_keeps_its_text_and_is_chunked(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "short.txt"
+    path.write_text(f"{text}\n", encoding="utf-8")
     doc = load_document(path)
-    assert doc.text == "滨江市第三届龙舟邀请赛开幕"
+    assert doc.text == text
+    chunks = chunk_document(doc, chunk_size=300, chunk_overlap=50)
+    assert "".join(chunk.text for chunk in chunks) == text.replace("\n", "")
 
 
 def test_document_counts_characters_read_and_kept(tmp_path: Path) -> None:
