@@ -20,9 +20,10 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 CJK = r"\u3400-\u9fff\uf900-\ufaff"
 CJK_PUNCT = r"\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\u2018-\u201f\u2014\u2026《》「」『』【】"
 
-# Lists of links to other pages: what follows these words is never the article, so the line goes.
+# Lists of links to other pages or sites (next article, related reading, share buttons): what
+# follows these words is never the article, so the line goes.
 LINK_LIST_LINE = re.compile(
-    r"^\s*(?:上一篇|下一篇|上一条|下一条|上一页|下一页|前一篇|后一篇|相关阅读|相关文章|相关链接|热门文章|推荐阅读)"
+    r"^\s*(?:上一篇|下一篇|上一条|下一条|上一页|下一页|前一篇|后一篇|相关阅读|相关文章|相关链接|热门文章|推荐阅读|分享到)"
 )
 
 # A notice's value ends at white space; where its end is unclear only the label goes.
@@ -46,7 +47,7 @@ LEADING_NOTICE = re.compile(
     r"|(?:\d{4}(?:\s*[-–—~]\s*\d{4})?\s*)?[^\s，。；]{0,30}(?=\s|$)"  # or: years and one name
     r")"
     r"|返回顶部|回到顶部|返回首页|返回列表|打印本页|打印此页|关闭窗口|关闭本页|【\s*(?:打印|关闭|返回|收藏|顶部|字体|字号)[^】]*】"
-    r"|分享到[:：]?|收藏本页|加入收藏|设为首页"
+    r"|收藏本页|加入收藏|设为首页"
     r")",
     re.IGNORECASE,
 )
@@ -55,8 +56,9 @@ LEADING_NOTICE = re.compile(
 TEXT_UNIT = re.compile(rf"[{CJK}0-9]|[A-Za-z]+")
 MIN_TEXT_UNITS_AFTER_NOTICE = 5
 
-# Candidates when strict UTF-8 fails, tried on every such file; on a tie the earlier wins. cp950 is Big5 as
-# Windows writes it (a superset of Python's "big5"); UTF-16 here is UTF-16 without a byte-order mark.
+# Readings of a file that is not strict UTF-8, besides UTF-8 with its broken bytes replaced; on a
+# tie the earlier wins. cp950 is Big5 as Windows writes it (a superset of Python's "big5");
+# UTF-16 here is UTF-16 without a byte-order mark.
 LEGACY_ENCODINGS = ("gb18030", "cp950", "utf-16-le", "utf-16-be")
 # (codec, first, last) code ranges of the frequently used hanzi of each standard.
 COMMON_HANZI_BLOCKS = (("gb2312", 0xB0A1, 0xD7FE), ("cp950", 0xA440, 0xC67E))

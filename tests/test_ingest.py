@@ -88,6 +88,7 @@ def test_leading_notices_go_and_the_text_after_them_stays(raw: str, expected: st
         "上一篇：关于开展2023年度统计工作的通知",
         "网站地图 | 联系我们 | 隐私声明",
         "【字体：大 中 小】 浏览次数：1024",
+        "分享到：微信 微博 QQ空间",
     ],
 )
 def test_lines_that_are_all_furniture_are_dropped(line: str) -> None:
