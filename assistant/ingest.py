@@ -42,7 +42,7 @@ LEADING_NOTICE = re.compile(
     r"|(?:字号|字体)\s*[:：]\s*(?:[大中小]\s*)*"
     rf"|(?:当前位置|您现在的位置|您的位置)是?\s*[:：]?\s*{_CRUMB}(?:{_CRUMB_SEPARATOR}{_CRUMB})*"
     rf"|首页(?:{_CRUMB_SEPARATOR}{_CRUMB})+"
-    r"|(?:©|\(c\)|Copyright\b\s*(?:©|\(c\))?|版权所有\s*(?:©|\(c\))?)\s*[:：]?\s*(?:"
+    r"|(?:©|Copyright\b\s*(?:©|\(c\))?|版权所有\s*(?:©|\(c\))?)\s*[:：]?\s*(?:"
     r"[^。\n]{0,60}?(?:版权所有|All\s+Rights\s+Reserved)(?:\s*版权所有)*[。.]?"  # runs to "all rights reserved"
     r"|(?:\d{4}(?:\s*[-–—~]\s*\d{4})?\s*)?[^\s，。；]{0,30}(?=\s|$)"  # or: years and one name
     r")"

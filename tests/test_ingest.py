@@ -69,6 +69,8 @@ def test_clean_text_rules(raw: str, expected: str) -> None:
         ),
         # Where the notice's end is unclear (no space after its value), only its label goes.
         ("来源：滨江日报5日，龙舟邀请赛在东湖举行。", "滨江日报5日，龙舟邀请赛在东湖举行。"),
+        # An enumeration is not a copyright sign: only "Copyright (c)" is.
+        ("(c) the lessee shall pay the rent monthly.", "(c) the lessee shall pay the rent monthly."),
         # A notice later in a line is text to this cleaner; only leading notices are furniture.
         ("龙舟邀请赛在东湖举行。来源：滨江日报", "龙舟邀请赛在东湖举行。来源：滨江日报"),
     ],
