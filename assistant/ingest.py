@@ -355,7 +355,8 @@ def _docx_text(data: bytes, name: str) -> str:
     # AttributeError from python-docx's element classes (seen feeding it damaged files).
     except (zipfile.BadZipFile, OpcError, XMLSyntaxError, KeyError, ValueError, AttributeError) as exc:
         raise InputError(
-            f"{name}: the Word file is damaged ({exc}); open it in Word and save it again, or index its text as .txt."
+            f"{name}: the Word file is damaged or not a .docx ({exc});"
+            " open it in Word and save it as .docx again, or index its text as .txt."
         ) from exc
     return "\n\n".join(parts)
 
