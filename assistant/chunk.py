@@ -158,6 +158,8 @@ def chunk_document(document: Document, *, chunk_size: int, chunk_overlap: int) -
         current.extend(split_sentences(line))
     if current:
         sections.append((section_name, current))
+    if not sections:  # a document that is only its title or headings still needs a chunk to be found
+        sections.append(("", split_sentences(document.text)))
 
     chunks: list[Chunk] = []
     for section, sentences in sections:

@@ -5,6 +5,7 @@ The rules are general (any report collected from the web), never tuned to one fi
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -19,32 +20,79 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 CJK = r"\u3400-\u9fff\uf900-\ufaff"
 CJK_PUNCT = r"\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\u2018-\u201f\u2014\u2026《》「」『』【】"
 
-# Lines that web pages wrap around an article: navigation, print/close buttons, counters.
-BOILERPLATE_LINE = re.compile(
-    r"^\s*(?:"
-    r"上一篇|下一篇|上一条|下一条|上一页|下一页|前一篇|后一篇|相关阅读|相关文章|相关链接|热门文章|推荐阅读"
-    r"|返回顶部|回到顶部|返回首页|返回列表|打印本页|打印此页|关闭窗口|关闭本页|【\s*(?:打印|关闭|返回|收藏|顶部)[^】]*】"
-    r"|分享到|收藏本页|加入收藏|设为首页|字号[:：]|字体[:：]|【字体|浏览次数|阅读次数|点击次数|点击数[:：]|访问量[:：]"
-    r"|责任编辑[:：]|编辑[:：]|来源[:：]|发布时间[:：]|发布日期[:：]|作者[:：].{0,20}$"
-    r"|当前位置[:：]|您现在的位置|首页\s*[>＞»]"
-    r"|版权所有|Copyright\b|©"
+# Lists of links to other pages or sites (next article, related reading, share buttons): what
+# follows these words is never the article, so the line goes.
+LINK_LIST_LINE = re.compile(
+    r"^\s*(?:上一篇|下一篇|上一条|下一条|上一页|下一页|前一篇|后一篇|相关阅读|相关文章|相关链接|热门文章|推荐阅读|分享到)"
+)
+
+# A notice's value ends at white space; where its end is unclear only the label goes.
+_NOTICE_VALUE = r"[^\s，。；！？,;!?]{1,20}(?=\s|$)"
+_DATE_TIME = r"\d{1,4}[-/.年]\d{1,2}[-/.月]\d{1,4}日?(?:\s*-?\s*\d{1,2}[:：]\d{2}(?:[:：]\d{2})?)?"
+_CRUMB = r"[^\s>＞»›，。；！？]{1,20}(?=\s|[>＞»›]|$)"
+_CRUMB_SEPARATOR = r"\s*[>＞»›]+\s*"
+# Page furniture a web page puts before its article: notices (source, editor, author, time,
+# counters, font size), breadcrumbs, copyright lines and buttons. Stripped one after another
+# from the start of a line, each only as far as its own end, so text after them survives.
+LEADING_NOTICE = re.compile(
+    r"\s*(?:"
+    rf"(?:责任编辑|编辑|来源|作者)\s*[:：]\s*(?:{_NOTICE_VALUE})?"
+    rf"|(?:发布时间|发布日期|发表时间|更新时间)\s*[:：]\s*(?:{_DATE_TIME})?"
+    r"|(?:浏览次数|阅读次数|点击次数|点击数|访问量)\s*(?:[:：]\s*\d*|\d+)次?"
+    r"|(?:字号|字体)\s*[:：]\s*(?:[大中小]\s*)*"
+    rf"|(?:当前位置|您现在的位置|您的位置)是?\s*[:：]?\s*{_CRUMB}(?:{_CRUMB_SEPARATOR}{_CRUMB})*"
+    rf"|首页(?:{_CRUMB_SEPARATOR}{_CRUMB})+"
+    r"|(?:©|Copyright\b\s*(?:©|\(c\))?|版权所有\s*(?:©|\(c\))?)\s*[:：]?\s*(?:"
+    r"[^。\n]{0,60}?(?:版权所有|All\s+Rights\s+Reserved)(?:\s*版权所有)*[。.]?"  # runs to "all rights reserved"
+    r"|(?:\d{4}(?:\s*[-–—~]\s*\d{4})?\s*)?[^\s，。；]{0,30}(?=\s|$)"  # or: years and one name
+    r")"
+    r"|返回顶部|回到顶部|返回首页|返回列表|打印本页|打印此页|关闭窗口|关闭本页|【\s*(?:打印|关闭|返回|收藏|顶部|字体|字号)[^】]*】"
+    r"|收藏本页|加入收藏|设为首页"
     r")",
     re.IGNORECASE,
 )
+# What a line keeps after its notices is leftover furniture ("中 小", "Media Inc.") when it counts
+# fewer text units than this; a unit is an ideograph, a digit or a Latin word.
+TEXT_UNIT = re.compile(rf"[{CJK}0-9]|[A-Za-z]+")
+MIN_TEXT_UNITS_AFTER_NOTICE = 5
 
+# Readings of a file that is not strict UTF-8, besides UTF-8 with its broken bytes replaced; on a
+# tie the earlier wins. cp950 is Big5 as Windows writes it (a superset of Python's "big5");
+# UTF-16 here is UTF-16 without a byte-order mark.
+LEGACY_ENCODINGS = ("gb18030", "cp950", "utf-16-le", "utf-16-be")
+# (codec, first, last) code ranges of the frequently used hanzi of each standard.
+COMMON_HANZI_BLOCKS = (("gb2312", 0xB0A1, 0xD7FE), ("cp950", 0xA440, 0xC67E))
+# Besides common hanzi, readable text is printable ASCII, CJK and full-width punctuation, quotes,
+# dashes, the signs of figures (°±×÷‰℃), circled numbers and bullet shapes.
+COMMON_NON_HANZI = re.compile(
+    r"[\x21-\x7e\u3000-\u303f\uff01-\uff5e\u2010-\u2027\u00b7\u00b0\u00b1\u00d7\u00f7\u2030\u2103\u2460-\u2473\u25a0-\u25ff\u2605\u2606]"
+)
+# A decoding with fewer readable characters than this is mojibake or binary data, whichever codec won.
+MIN_READABLE_SHARE = 0.8
+READABILITY_SAMPLE_CHARS = 20_000
 
 SEPARATORS = re.compile(r"^[|｜·•/\\\-—_=*>＞»]+$")
 
 
 @dataclass(frozen=True)
 class Document:
-    """One cleaned report. `doc_id` is stable across edits; `content_hash` changes with them."""
+    """One cleaned report. `doc_id` is stable across edits; `content_hash` changes with them.
+
+    `chars_read` counts the non-space characters extracted from the file before cleaning (0 for a
+    document not read from a file), so read and kept (`chars_kept`) show what cleaning removed.
+    """
 
     doc_id: str
     title: str
     path: str
     text: str
     content_hash: str
+    chars_read: int = 0
+
+    @property
+    def chars_kept(self) -> int:
+        """Non-space characters of the cleaned text."""
+        return _non_space_chars(self.text)
 
 
 def load_documents(paths: list[Path | str]) -> list[Document]:
@@ -89,7 +137,7 @@ def load_document(path: Path, *, doc_id: str | None = None) -> Document:
         raise InputError(f"{path.name}: larger than {MAX_FILE_BYTES // 2**20} MiB.")
     raw_text = extract_text(data, suffix, path.name)
     text = clean_text(raw_text)
-    if len(re.sub(r"\s", "", text)) < 2:
+    if _non_space_chars(text) < 2:
         raise InputError(f"{path.name}: no text could be read from it.")
     title = _title(raw_text if suffix == ".md" else text, path)
     return Document(
@@ -98,7 +146,12 @@ def load_document(path: Path, *, doc_id: str | None = None) -> Document:
         path=str(path.resolve()),
         text=text,
         content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        chars_read=_non_space_chars(raw_text),
     )
+
+
+def _non_space_chars(text: str) -> int:
+    return len(text) - sum(1 for ch in text if ch.isspace())
 
 
 def extract_text(data: bytes, suffix: str, name: str) -> str:
@@ -118,7 +171,11 @@ def extract_text(data: bytes, suffix: str, name: str) -> str:
 
 
 def decode_bytes(data: bytes, name: str = "file") -> str:
-    """Decode UTF-8, UTF-16 (with BOM) or GB18030/GBK; refuse binary and undecodable data."""
+    """Decode UTF-8, UTF-16, GB18030 or Big5, judged by content; refuse binary and undecodable data.
+
+    GB18030 decodes almost any byte sequence and Big5 or UTF-16 often decode too, so a strict
+    decode proves nothing: of the encodings that decode, the one that reads as Chinese text wins.
+    """
     for bom, encoding in (
         (b"\xef\xbb\xbf", "utf-8-sig"),
         (b"\xff\xfe", "utf-16"),
@@ -129,19 +186,49 @@ def decode_bytes(data: bytes, name: str = "file") -> str:
                 return data.decode(encoding)
             except UnicodeDecodeError as exc:
                 raise InputError(f"{name}: starts with a {encoding} mark but does not decode as it.") from exc
-    if b"\x00" in data[:4096]:
-        raise InputError(f"{name}: looks like a binary file, not text.")
-    for encoding in ("utf-8", "gb18030"):
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        if "\x00" not in text:  # NULs in valid UTF-8 are UTF-16 text or binary data
+            return text
+    # UTF-8 with a few broken bytes stays UTF-8: its damage is a few U+FFFD, which clean_text drops.
+    readings = [data.decode("utf-8", errors="replace")]
+    for encoding in LEGACY_ENCODINGS:
         try:
-            return data.decode(encoding)
+            readings.append(data.decode(encoding))
         except UnicodeDecodeError:
             continue
-    from charset_normalizer import from_bytes
+    best = max(readings, key=_readable_share)
+    if _readable_share(best) >= MIN_READABLE_SHARE:
+        return best
+    if b"\x00" in data:
+        raise InputError(f"{name}: looks like a binary file, not text.")
+    raise InputError(
+        f"{name}: the text encoding could not be recognised (tried UTF-8, UTF-16, GB18030, Big5); save it as UTF-8."
+    )
 
-    best = from_bytes(data).best()
-    if best is None or best.encoding is None:
-        raise InputError(f"{name}: the text encoding could not be recognised (tried UTF-8, UTF-16, GB18030).")
-    return str(best)
+
+def _readable_share(text: str) -> float:
+    """Share of the non-space characters (of a sample) that ordinary Chinese or ASCII text is made of."""
+    common = _common_hanzi()
+    sample = [ch for ch in text[:READABILITY_SAMPLE_CHARS] if not ch.isspace()]
+    readable = sum(1 for ch in sample if ch in common or COMMON_NON_HANZI.match(ch))
+    return readable / len(sample) if sample else 0.0
+
+
+@functools.cache
+def _common_hanzi() -> frozenset[str]:
+    """The frequently used characters of both standards: GB2312 level 1 and Big5's 常用字 block."""
+    chars = set()
+    for encoding, first, last in COMMON_HANZI_BLOCKS:
+        for code in range(first, last + 1):
+            try:
+                chars.add(code.to_bytes(2, "big").decode(encoding))
+            except UnicodeDecodeError:
+                continue  # a gap in the block
+    return frozenset(chars)
 
 
 def clean_text(text: str) -> str:
@@ -152,11 +239,24 @@ def clean_text(text: str) -> str:
     text = text.replace("\ufffd", "")
     text = _normalise_width(text)
     text = re.sub(r"[\u200b-\u200f\ufeff\u00ad]", "", text)
-    lines = [_clean_line(line) for line in text.split("\n")]
-    lines = [line for line in lines if not (BOILERPLATE_LINE.match(line) or _is_menu(line) or SEPARATORS.match(line))]
-    text = "\n".join(lines)
+    lines = (_article_line(line) for line in text.split("\n"))
+    text = "\n".join(line for line in lines if line is not None)
     text = re.sub(r"\n{3,}", "\n\n", text)
     return text.strip()
+
+
+def _article_line(line: str) -> str | None:
+    """The line's text without the page furniture it starts with; None when it is all furniture."""
+    text = line
+    while notice := LEADING_NOTICE.match(text):
+        text = text[notice.end() :]
+    if len(text) < len(line) and len(TEXT_UNIT.findall(text)) < MIN_TEXT_UNITS_AFTER_NOTICE:
+        return None
+    # Notices are stripped first: the spaces that end them are gone once the line is cleaned.
+    text = _clean_line(text)
+    if LINK_LIST_LINE.match(text) or _is_menu(text) or SEPARATORS.match(text):
+        return None
+    return text
 
 
 def _is_menu(line: str) -> bool:
@@ -219,15 +319,20 @@ def _pdf_text(data: bytes, name: str) -> str:
     import io
 
     from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
+    from pypdf.errors import PyPdfError
 
     try:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
-            raise InputError(f"{name}: the PDF is encrypted.")
+            raise InputError(f"{name}: the PDF is encrypted; save a copy without a password and index that.")
         return "\n\n".join(page.extract_text() or "" for page in reader.pages)
-    except (PdfReadError, ValueError, KeyError) as exc:
-        raise InputError(f"{name}: the PDF could not be read ({exc}).") from exc
+    # pypdf's own errors derive from PyPdfError; a damaged object graph or an unsupported stream
+    # filter surfaces as these built-in errors instead (seen feeding it damaged files).
+    except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, NotImplementedError) as exc:
+        raise InputError(
+            f"{name}: the PDF is damaged or uses features that cannot be read ({exc});"
+            " save it again from a PDF viewer, or index its text as .txt."
+        ) from exc
 
 
 def _docx_text(data: bytes, name: str) -> str:
@@ -235,17 +340,24 @@ def _docx_text(data: bytes, name: str) -> str:
     import zipfile
 
     import docx
+    from docx.opc.exceptions import OpcError
+    from lxml.etree import XMLSyntaxError
 
+    parts = []
     try:
         document = docx.Document(io.BytesIO(data))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
-        raise InputError(f"{name}: the Word file could not be read ({exc}).") from exc
-    parts = []
-    for block in document.iter_inner_content():  # paragraphs and tables in document order
-        if isinstance(block, docx.table.Table):
-            parts.append(table_text([[cell.text.strip() for cell in row.cells] for row in block.rows]))
-        else:
-            parts.append(block.text)
+        for block in document.iter_inner_content():  # paragraphs and tables in document order
+            if isinstance(block, docx.table.Table):
+                parts.append(table_text([[cell.text.strip() for cell in row.cells] for row in block.rows]))
+            else:
+                parts.append(block.text)
+    # Broken XML raises lxml's XMLSyntaxError; well-formed XML of the wrong shape raises
+    # AttributeError from python-docx's element classes (seen feeding it damaged files).
+    except (zipfile.BadZipFile, OpcError, XMLSyntaxError, KeyError, ValueError, AttributeError) as exc:
+        raise InputError(
+            f"{name}: the Word file is damaged or not a .docx ({exc});"
+            " open it in Word and save it as .docx again, or index its text as .txt."
+        ) from exc
     return "\n\n".join(parts)
 
 

@@ -7,9 +7,10 @@ from pathlib import Path
 
 import pytest
 
+from assistant.chunk import chunk_document
 from assistant.config import DEFAULT_CORPUS_DIR
 from assistant.errors import InputError
-from assistant.ingest import clean_text, load_document, load_documents
+from assistant.ingest import clean_text, decode_bytes, load_document, load_documents
 
 REPORT = next(DEFAULT_CORPUS_DIR.glob("*.txt"))
 
@@ -43,7 +44,78 @@ def test_clean_text_rules(raw: str, expected: str) -> None:
     assert clean_text(raw) == expected
 
 
-@pytest.mark.parametrize("encoding", ["utf-8", "gb18030", "gbk", "utf-16", "utf-8-sig"])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (
+            "来源：滨江日报 5日，滨江市第三届龙舟邀请赛在东湖举行，共有48支队伍参赛。",
+            "5日，滨江市第三届龙舟邀请赛在东湖举行，共有48支队伍参赛。",
+        ),
+        (
+            "© 2024 北岸新闻网 版权所有。 据北岸新闻网报道，北岸市今年新建口袋公园137个。",
+            "据北岸新闻网报道，北岸市今年新建口袋公园137个。",
+        ),
+        (
+            "您现在的位置 首页 > 新闻中心 > 本地新闻 当地时间10月31日，南湾港集装箱吞吐量创新高。",
+            "当地时间10月31日，南湾港集装箱吞吐量创新高。",
+        ),
+        (
+            "发布时间：2023-05-06 09:30 来源：市统计局 作者：李明 全市一季度生产总值增长4.5%。",
+            "全市一季度生产总值增长4.5%。",
+        ),
+        (
+            "Copyright © 2003-2023 example.com. All Rights Reserved 全市一季度生产总值增长4.5%。",
+            "全市一季度生产总值增长4.5%。",
+        ),
+        # Where the notice's end is unclear (no space after its value), only its label goes.
+        ("来源：滨江日报5日，龙舟邀请赛在东湖举行。", "滨江日报5日，龙舟邀请赛在东湖举行。"),
+        # An enumeration is not a copyright sign: only "Copyright (c)" is.
+        ("(c) the lessee shall pay the rent monthly.", "(c) the lessee shall pay the rent monthly."),
+        # A notice later in a line is text to this cleaner; only leading notices are furniture.
+        ("龙舟邀请赛在东湖举行。来源：滨江日报", "龙舟邀请赛在东湖举行。来源：滨江日报"),
+    ],
+)
+def test_leading_notices_go_and_the_text_after_them_stays(raw: str, expected: str) -> None:
+    assert clean_text(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "发布时间：2023-05-06 09:30:00 来源：本站 字号：大 中 小 【打印】【关闭】",
+        "© 2024 北岸新闻网",
+        "Copyright 2024 Northbank Media Inc.",
+        "当前位置：首页 > 新闻中心 > 本地新闻",
+        "首页 > 信息公开 >> 通知公告",
+        "上一篇：关于开展2023年度统计工作的通知",
+        "网站地图 | 联系我们 | 隐私声明",
+        "【字体：大 中 小】 浏览次数：1024",
+        "分享到：微信 微博 QQ空间",
+    ],
+)
+def test_lines_that_are_all_furniture_are_dropped(line: str) -> None:
+    assert clean_text(f"全市一季度生产总值增长4.5%。\n{line}") == "全市一季度生产总值增长4.5%。"
+
+
+@pytest.mark.parametrize("text", ["滨江市第三届龙舟邀请赛开幕", "一、总则\n二、附则"])
+def test_a_file_of_only_a_title_or_headings_keeps_its_text_and_is_chunked(tmp_path: Path, text: str) -> None:
+    path = tmp_path / "short.txt"
+    path.write_text(f"{text}\n", encoding="utf-8")
+    doc = load_document(path)
+    assert doc.text == text
+    chunks = chunk_document(doc, chunk_size=300, chunk_overlap=50)
+    assert "".join(chunk.text for chunk in chunks) == text.replace("\n", "")
+
+
+def test_document_counts_characters_read_and_kept(tmp_path: Path) -> None:
+    path = tmp_path / "page.txt"
+    path.write_text("来源：滨江日报 龙舟赛开幕了。\n\n上一篇：旧闻\n", encoding="utf-8")
+    doc = load_document(path)
+    assert doc.text == "龙舟赛开幕了。"
+    assert (doc.chars_read, doc.chars_kept) == (20, 7)  # white space is not counted
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "gb18030", "gbk", "utf-16", "utf-8-sig", "utf-16-le", "utf-16-be"])
 def test_encodings_are_detected(tmp_path: Path, encoding: str) -> None:
     text = "深圳市2008年工作总结\n\n全年专利申请量达到3,210件，同比增长12.5%。"
     path = tmp_path / "report.txt"
@@ -51,6 +123,43 @@ def test_encodings_are_detected(tmp_path: Path, encoding: str) -> None:
     doc = load_document(path)
     assert "专利申请量达到3,210件" in doc.text
     assert doc.title == "深圳市2008年工作总结"
+
+
+SIMPLIFIED_SAMPLES = {
+    "short": "深圳市工作总结",
+    "long": "全年专利申请量达到3,210件，同比增长12.5%。我们坚持以科学发展观为指导，认真贯彻落实市委、"
+    "市政府的工作部署，进一步加强知识产权保护工作，全市企业的创新能力明显提高。",
+}
+TRADITIONAL_SAMPLES = {
+    "short": "臺北市政府年度報告",
+    "long": "臺北市政府今年推動多項重要建設，包括捷運路網擴展、公共住宅興建與社會福利改革。"
+    "全年觀光人數達到1,200萬人次，較去年成長8%。市長表示，將繼續加強與各界的溝通與合作，讓城市發展更加穩健。",
+}
+
+
+@pytest.mark.parametrize("length", ["short", "long"])
+@pytest.mark.parametrize(
+    ("samples", "encoding"),
+    [
+        pytest.param(SIMPLIFIED_SAMPLES, "gb18030", id="simplified-gb18030"),
+        pytest.param(SIMPLIFIED_SAMPLES, "utf-16-le", id="simplified-utf-16-le"),
+        pytest.param(SIMPLIFIED_SAMPLES, "utf-16-be", id="simplified-utf-16-be"),
+        pytest.param(TRADITIONAL_SAMPLES, "big5", id="traditional-big5"),
+        pytest.param(TRADITIONAL_SAMPLES, "gb18030", id="traditional-gb18030"),
+        pytest.param(TRADITIONAL_SAMPLES, "utf-16-le", id="traditional-utf-16-le"),
+        pytest.param(TRADITIONAL_SAMPLES, "utf-16-be", id="traditional-utf-16-be"),
+    ],
+)
+def test_encoding_is_judged_by_content(samples: dict[str, str], encoding: str, length: str) -> None:
+    """GB18030 decodes Big5 bytes (and UTF-16 bytes) too; only the right reading may win."""
+    text = samples[length]
+    assert decode_bytes(text.encode(encoding)) == text
+
+
+def test_utf8_with_a_broken_byte_stays_utf8() -> None:
+    data = SIMPLIFIED_SAMPLES["long"].encode("utf-8")
+    damaged = data[:9] + b"\xff" + data[10:]  # the fourth character loses a byte
+    assert decode_bytes(damaged).endswith(SIMPLIFIED_SAMPLES["long"][4:])
 
 
 def test_html_keeps_text_and_drops_page_furniture(tmp_path: Path) -> None:
@@ -118,6 +227,34 @@ def test_bad_files_are_refused_with_a_reason(tmp_path: Path, name: str, content:
         load_document(path)
 
 
+def test_docx_with_broken_xml_is_refused_with_a_reason(tmp_path: Path) -> None:
+    import zipfile
+
+    import docx
+
+    source = tmp_path / "source.docx"
+    document = docx.Document()
+    document.add_paragraph("公司全年营业收入12.3亿元。")
+    document.save(source)
+    path = tmp_path / "broken.docx"
+    with zipfile.ZipFile(source) as original, zipfile.ZipFile(path, "w") as damaged:
+        for item in original.infolist():
+            content = original.read(item.filename)
+            if item.filename == "word/document.xml":
+                content = content[: len(content) // 2]  # cut off mid-element: not well-formed XML
+            damaged.writestr(item, content)
+    with pytest.raises(InputError, match="the Word file is damaged"):
+        load_document(path)
+
+
+def test_pdf_with_an_unsupported_stream_filter_is_refused_with_a_reason(tmp_path: Path) -> None:
+    """pypdf raises NotImplementedError here, not one of its own errors."""
+    path = tmp_path / "odd.pdf"
+    path.write_bytes(_tiny_pdf("Revenue grew 8.5% in 2010.", stream_filter="/NoSuchDecode"))
+    with pytest.raises(InputError, match="the PDF is damaged or uses features that cannot be read"):
+        load_document(path)
+
+
 def test_missing_path_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="No such file or folder"):
         load_documents([tmp_path / "nope.txt"])
@@ -130,15 +267,19 @@ def test_undecodable_bytes_are_refused(tmp_path: Path) -> None:
         load_document(path)
 
 
-def _tiny_pdf(text: str) -> bytes:
-    """A one-page PDF with a line of Helvetica text, written by hand (no PDF writer needed)."""
+def _tiny_pdf(text: str, *, stream_filter: str = "") -> bytes:
+    """A one-page PDF with a line of Helvetica text, written by hand (no PDF writer needed).
+
+    `stream_filter` names a /Filter for the page's content stream (the stream is not encoded).
+    """
     stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode()
+    stream_dict = (f"/Filter {stream_filter} " if stream_filter else "").encode()
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
         b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R"
         b" /Resources << /Font << /F1 5 0 R >> >> >>",
-        b"<< /Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
+        b"<< " + stream_dict + b"/Length " + str(len(stream)).encode() + b" >>\nstream\n" + stream + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
     out = io.BytesIO()
