@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import signal
 import subprocess
@@ -11,7 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Config, IndexProblem, answer, build_index, index_status
+from assistant import Config, IndexProblem, add_documents, answer, build_index, index_status, indexing
+from assistant.chunk import chunk_document
 from assistant.store import open_store
 from bench.servers import cli_env
 
@@ -223,3 +225,59 @@ def test_server_keyword_index_is_rebuilt_from_the_stored_tokens(
     other_machine = store_config.replace(cache_dir=corpus_copy.parent / "other-cache")
     rebuilt = open_store(other_machine).open()
     assert rebuilt.keyword.search("专利授权量", 10) == built_here and built_here
+
+
+def _two_copies(tmp_path: Path) -> Path:
+    """A folder with two files whose text is the same."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "a.txt").write_text(EXTRA, encoding="utf-8")
+    (docs / "b.txt").write_text(EXTRA, encoding="utf-8")
+    return docs
+
+
+def test_files_with_the_same_text_are_both_indexed(fresh_config: Config, tmp_path: Path) -> None:
+    docs = _two_copies(tmp_path)
+    built = build_index([docs], config=fresh_config)
+    assert built.added == ["a.txt", "b.txt"] and built.chunks_total == 2
+    again = build_index([docs], config=fresh_config)
+    assert not again.changed and again.chunks_embedded == 0 and again.unchanged == ["a.txt", "b.txt"]
+    generation = open_store(fresh_config).open()
+    assert sorted(m["doc_id"] for m in generation.collection.get(include=["metadatas"])["metadatas"]) == [
+        "a.txt",
+        "b.txt",
+    ]
+
+
+def test_a_copy_added_after_the_original_is_kept(fresh_config: Config, tmp_path: Path) -> None:
+    docs = _two_copies(tmp_path)
+    build_index([docs / "a.txt"], config=fresh_config)
+    added = add_documents([docs / "b.txt"], config=fresh_config)
+    assert added.added == ["b.txt"] and added.unchanged == ["a.txt"] and added.chunks_total == 2
+    result = answer("深圳市全社会研发投入达到多少？", config=fresh_config, mode="extractive")
+    assert result.found and "260亿元" in result.text
+
+
+def test_an_index_with_the_old_chunk_ids_keeps_working(
+    fresh_config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Indexes built when ids were "<content hash>-<position>" take new documents, copies included."""
+    docs = _two_copies(tmp_path)
+
+    def old_ids(document, **settings):
+        return [
+            dataclasses.replace(c, chunk_id=f"{document.content_hash[:16]}-{c.position:05d}")
+            for c in chunk_document(document, **settings)
+        ]
+
+    with monkeypatch.context() as patch:
+        patch.setattr(indexing, "chunk_document", old_ids)
+        build_index([docs / "a.txt"], config=fresh_config)
+    old_id = open_store(fresh_config).open().collection.get(include=[])["ids"]
+    added = add_documents([docs / "b.txt"], config=fresh_config)
+    assert added.added == ["b.txt"] and added.chunks_embedded == 1 and added.chunks_total == 2
+    assert not build_index([docs], config=fresh_config).changed
+    generation = open_store(fresh_config).open()
+    assert set(old_id) < set(generation.collection.get(include=[])["ids"]) == set(generation.keyword.chunk_ids)
+    result = answer("深圳市全社会研发投入达到多少？", config=fresh_config, mode="extractive")
+    assert result.found and "260亿元" in result.text
