@@ -14,7 +14,7 @@ from .errors import AssistantError, InputError
 from .extractive import extractive_answer
 from .followup import condense_by_rules, keeps_subject
 from .indexing import BuildReport, Progress, sync_index
-from .ingest import load_document, load_documents
+from .ingest import Document, SkippedFile, load_document, load_documents, read_documents
 from .prompts import language_of
 from .retrieve import retrieve
 from .store import check_compatible, open_store
@@ -33,13 +33,26 @@ def build_index(
     *,
     index_dir: str | Path | None = None,
     rebuild: bool = False,
+    strict: bool = False,
     config: Config | None = None,
     progress: Progress | None = None,
 ) -> BuildReport:
-    """Make the index hold exactly these files and folders (default: the bundled corpus)."""
+    """Make the index hold exactly these files and folders (default: the bundled corpus).
+
+    A file that cannot be read is skipped and named in the report, and keeps the version the
+    index already holds; with `strict`, any such file is an InputError and nothing changes.
+    """
     config = resolve_config(config, index_dir)
-    documents = load_documents(list(paths) if paths else [config.corpus_dir])
-    return sync_index(documents, set(), config, _embedder(config), rebuild=rebuild, progress=progress)
+    documents, skipped = _read(list(paths) if paths else [config.corpus_dir], strict)
+    return sync_index(
+        documents,
+        {s.name for s in skipped},
+        config,
+        _embedder(config),
+        rebuild=rebuild,
+        skipped=skipped,
+        progress=progress,
+    )
 
 
 def add_documents(
@@ -49,10 +62,15 @@ def add_documents(
     config: Config | None = None,
     progress: Progress | None = None,
     replace: bool = False,
+    strict: bool = False,
 ) -> BuildReport:
-    """Add documents to the index, keeping the ones it holds; a name clash is refused unless replace."""
+    """Add documents to the index, keeping the ones it holds; a name clash is refused unless replace.
+
+    A file that cannot be read is skipped and named in the report; with `strict` (the chat
+    page's uploads), any such file is an InputError and nothing is added.
+    """
     config = resolve_config(config, index_dir)
-    documents = load_documents(list(paths))
+    documents, skipped = _read(list(paths), strict)
     existing = _indexed_documents(config)
     if not replace:
         clashes = [d.doc_id for d in documents if d.doc_id in existing and existing[d.doc_id] != d.content_hash]
@@ -60,7 +78,12 @@ def add_documents(
             raise InputError(
                 f"A different document named {', '.join(clashes)} is already indexed; remove it first or rename the file."
             )
-    return sync_index(documents, set(existing), config, _embedder(config), progress=progress)
+    return sync_index(documents, set(existing), config, _embedder(config), skipped=skipped, progress=progress)
+
+
+def _read(paths: list[str | Path], strict: bool) -> tuple[list[Document], list[SkippedFile]]:
+    """The readable documents and the skipped files; strict: every file readable, or InputError."""
+    return (load_documents(paths), []) if strict else read_documents(paths)
 
 
 def remove_documents(

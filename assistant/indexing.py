@@ -19,7 +19,7 @@ import numpy as np
 from .chunk import Chunk, chunk_document
 from .config import Config
 from .errors import IndexProblem
-from .ingest import Document
+from .ingest import Document, SkippedFile
 from .keyword import KeywordIndex, tokenize
 from .prompts import text_language
 from .retrieve import years_in
@@ -42,6 +42,7 @@ class BuildReport:
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)  # files that could not be read
     chunks_embedded: int = 0
     chunks_total: int = 0
     seconds: float = 0.0
@@ -58,12 +59,16 @@ def sync_index(
     embeddings,
     *,
     rebuild: bool = False,
+    skipped: list[SkippedFile] | None = None,
     progress: Progress | None = None,
 ) -> BuildReport:
-    """Make the index hold `documents` plus the already indexed `keep_ids`, and nothing else."""
+    """Make the index hold `documents` plus the already indexed `keep_ids`, and nothing else.
+
+    `skipped` are the files the caller could not read, for the report.
+    """
     started = time.perf_counter()
     store = open_store(config)
-    report = BuildReport(store=store.description)
+    report = BuildReport(store=store.description, skipped=list(skipped or []))
     with store.errors():
         store.live_name()  # refuses a foreign folder before anything is written
         with store.lock():

@@ -81,3 +81,16 @@ def test_user_mistakes_exit_2_with_a_message(corpus_index: Config, args: tuple[s
 def test_ask_without_an_index_says_how_to_build(fresh_config: Config) -> None:
     process = run_cli("ask", "专利授权量是多少？", config=fresh_config, check=False)
     assert process.returncode == 2 and "assistant index build" in process.stderr
+
+
+def test_build_skips_an_unreadable_file_and_strict_refuses(fresh_config: Config, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "city.md").write_text("# 某市2010年统计公报\n\n全市常住人口达到1,270万人。", encoding="utf-8")
+    (docs / "x.pdf").write_bytes(b"%PDF-1.4\n\x00\x13 garbage \xff\xfe no objects, no trailer")
+    refused = run_cli("index", "build", str(docs), "--strict", config=fresh_config, check=False)
+    error = refused.stderr.splitlines()[-1]  # after pypdf's own warnings
+    assert refused.returncode == 2 and error.startswith("error: ") and "x.pdf: the PDF could not be read (" in error
+    built = run_cli("index", "build", str(docs), config=fresh_config)
+    assert "added 1" in built.stdout
+    assert "skipped 1: x.pdf: the PDF could not be read (" in built.stdout

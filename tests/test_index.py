@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Config, IndexProblem, add_documents, answer, build_index, index_status, indexing
+from assistant import Config, IndexProblem, InputError, add_documents, answer, build_index, index_status, indexing
 from assistant.chunk import chunk_document
 from assistant.store import open_store
 from bench.servers import cli_env
@@ -158,7 +158,7 @@ def test_failed_build_keeps_the_index(store_config: Config, corpus_copy: Path, t
     (bad / "ok.txt").write_text(EXTRA, encoding="utf-8")
     (bad / "broken.pdf").write_bytes(b"not a pdf at all")
     with pytest.raises(Exception, match="not a PDF"):
-        build_index([bad], config=store_config)
+        build_index([bad], config=store_config, strict=True)
     assert _live(store_config) == before
     assert index_status(config=store_config)["chunks"] > 0
 
@@ -281,3 +281,65 @@ def test_an_index_with_the_old_chunk_ids_keeps_working(
     assert set(old_id) < set(generation.collection.get(include=[])["ids"]) == set(generation.keyword.chunk_ids)
     result = answer("深圳市全社会研发投入达到多少？", config=fresh_config, mode="extractive")
     assert result.found and "260亿元" in result.text
+
+
+CORRUPT_PDF = b"%PDF-1.4\n\x00\x13 garbage \xff\xfe no objects, no trailer"
+NO_TEXT = "\u200b\ufffd\u200b\n\ufffd\n"  # nothing is left once cleaned
+
+
+def _folder_with_bad_files(tmp_path: Path) -> Path:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "ok.txt").write_text(EXTRA, encoding="utf-8")
+    (docs / "x.pdf").write_bytes(CORRUPT_PDF)
+    (docs / "blank.txt").write_text(NO_TEXT, encoding="utf-8")
+    return docs
+
+
+def test_unreadable_files_are_skipped_with_their_reasons(fresh_config: Config, tmp_path: Path) -> None:
+    docs = _folder_with_bad_files(tmp_path)
+    report = build_index([docs], config=fresh_config)
+    assert report.added == ["ok.txt"]
+    reasons = {s.name: s.reason for s in report.skipped}
+    assert sorted(reasons) == ["blank.txt", "x.pdf"]
+    assert reasons["x.pdf"].startswith("the PDF could not be read (") and "no text" in reasons["blank.txt"]
+    result = answer("深圳市全社会研发投入达到多少？", config=fresh_config, mode="extractive")
+    assert result.found and "260亿元" in result.text
+
+
+def test_strict_builds_and_adds_refuse_naming_every_unreadable_file(fresh_config: Config, tmp_path: Path) -> None:
+    docs = _folder_with_bad_files(tmp_path)
+    with pytest.raises(InputError, match=r"x\.pdf: the PDF could not be read.*") as refused:
+        build_index([docs], config=fresh_config, strict=True)
+    assert "blank.txt: " in str(refused.value)
+    assert _live(fresh_config) is None
+    build_index([docs / "ok.txt"], config=fresh_config)
+    generation = _live(fresh_config)
+    with pytest.raises(InputError, match=r"x\.pdf"):
+        add_documents([docs], config=fresh_config, strict=True)
+    assert _live(fresh_config) == generation
+    added = add_documents([docs], config=fresh_config)
+    assert [s.name for s in added.skipped] == ["blank.txt", "x.pdf"] and not added.changed
+
+
+def test_a_folder_of_only_unreadable_files_is_an_error(fresh_config: Config, tmp_path: Path) -> None:
+    docs = _folder_with_bad_files(tmp_path)
+    (docs / "ok.txt").unlink()
+    with pytest.raises(InputError, match="None of the files can be used") as refused:
+        build_index([docs], config=fresh_config)
+    assert "x.pdf" in str(refused.value) and "blank.txt" in str(refused.value)
+    assert _live(fresh_config) is None
+
+
+def test_an_indexed_file_that_turns_unreadable_keeps_its_indexed_version(fresh_config: Config, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "shenzhen.txt").write_text(EXTRA, encoding="utf-8")
+    (docs / "other.txt").write_text(
+        "珠海市2008年海洋工作总结\n\n2008年，珠海市海洋渔业产值达到48亿元。", encoding="utf-8"
+    )
+    build_index([docs], config=fresh_config)
+    (docs / "shenzhen.txt").write_text(NO_TEXT, encoding="utf-8")
+    report = build_index([docs], config=fresh_config)
+    assert [s.name for s in report.skipped] == ["shenzhen.txt"] and not report.changed
+    assert "260亿元" in answer("深圳市全社会研发投入达到多少？", config=fresh_config, mode="extractive").text
