@@ -14,7 +14,7 @@ from .errors import AssistantError, InputError
 from .extractive import extractive_answer
 from .followup import condense_by_rules, keeps_subject
 from .indexing import BuildReport, Progress, sync_index
-from .ingest import Document, SkippedFile, load_document, load_documents, read_documents
+from .ingest import Document, SkippedFile, load_documents, read_document, read_documents
 from .prompts import language_of
 from .retrieve import retrieve
 from .store import check_compatible, open_store
@@ -37,13 +37,22 @@ def build_index(
     config: Config | None = None,
     progress: Progress | None = None,
 ) -> BuildReport:
-    """Make the index hold exactly these files and folders (default: the bundled corpus).
+    """Make the index hold exactly these files and folders.
 
-    A file that cannot be read is skipped and named in the report, and keeps the version the
-    index already holds; with `strict`, any such file is an InputError and nothing changes.
+    Without paths, an index is built again from the files its documents were read from (with
+    `rebuild`, under the current settings), never replaced by others; a new index gets the
+    bundled corpus. A file that cannot be read is skipped and named in the report, and keeps
+    the version the index already holds; with `strict`, any such file is an InputError and
+    nothing changes.
     """
     config = resolve_config(config, index_dir)
-    documents, skipped = _read(list(paths) if paths else [config.corpus_dir], strict)
+    if paths:
+        documents, skipped = _read(list(paths), strict)
+    elif open_store(config).live_name() is not None:
+        # A rebuild embeds everything again, so a document it cannot read would be lost.
+        documents, skipped = _read_recorded(config, strict=strict or rebuild)
+    else:
+        documents, skipped = _read([config.corpus_dir], strict)
     return sync_index(
         documents,
         {s.name for s in skipped},
@@ -86,6 +95,22 @@ def _read(paths: list[str | Path], strict: bool) -> tuple[list[Document], list[S
     return (load_documents(paths), []) if strict else read_documents(paths)
 
 
+def _read_recorded(config: Config, *, strict: bool) -> tuple[list[Document], list[SkippedFile]]:
+    """The index's documents read again from the files its manifest records."""
+    documents: list[Document] = []
+    skipped: list[SkippedFile] = []
+    for record in open_store(config).live_manifest().documents.values():
+        loaded = read_document(Path(record.path), doc_id=record.doc_id)
+        (documents if isinstance(loaded, Document) else skipped).append(loaded)
+    if skipped and (strict or not documents):
+        raise InputError(
+            f"These documents of the index cannot be read again: {'; '.join(map(str, skipped))}. Put their files"
+            " back, or name the files and folders the index should hold: `assistant index build PATHS --rebuild`"
+            " (documents not among them leave the index)."
+        )
+    return documents, skipped
+
+
 def remove_documents(
     doc_ids: list[str], *, index_dir: str | Path | None = None, config: Config | None = None
 ) -> BuildReport:
@@ -103,11 +128,7 @@ def rebuild_index(
 ) -> BuildReport:
     """Re-read every indexed document from its file and embed everything again."""
     config = resolve_config(config, index_dir)
-    records = list(open_store(config).open().manifest.documents.values())
-    missing = [r.path for r in records if not Path(r.path).exists()]
-    if missing:
-        raise InputError(f"Cannot rebuild: these source files are gone: {', '.join(missing)}.")
-    documents = [load_document(Path(r.path), doc_id=r.doc_id) for r in records]
+    documents, _ = _read_recorded(config, strict=True)
     return sync_index(documents, set(), config, _embedder(config), rebuild=True, progress=progress)
 
 

@@ -59,7 +59,11 @@ def _parser() -> argparse.ArgumentParser:
     index = commands.add_parser("index", help="build, update and inspect the index")
     index_commands = index.add_subparsers(required=True, metavar="ACTION")
     build = index_commands.add_parser("build", parents=[common], help="make the index hold these files/folders")
-    build.add_argument("paths", nargs="*", help="files or folders (default: the bundled corpus)")
+    build.add_argument(
+        "paths",
+        nargs="*",
+        help="files or folders (default: the index's own documents; the bundled corpus for a new one)",
+    )
     build.add_argument("--rebuild", action="store_true", help="embed everything again")
     build.add_argument("--strict", action="store_true", help="change nothing if any file cannot be read")
     build.set_defaults(run=_index_build)

@@ -89,12 +89,8 @@ def read_documents(paths: list[Path | str]) -> tuple[list[Document], list[Skippe
     documents: list[Document] = []
     skipped: list[SkippedFile] = []
     for path, doc_id in files:
-        try:
-            documents.append(load_document(path, doc_id=doc_id))
-        except InputError as exc:
-            skipped.append(SkippedFile(doc_id, str(exc).removeprefix(f"{path.name}: ").rstrip(".")))
-        except OSError as exc:
-            skipped.append(SkippedFile(doc_id, f"the file could not be read ({exc.strerror or exc})"))
+        loaded = read_document(path, doc_id=doc_id)
+        (documents if isinstance(loaded, Document) else skipped).append(loaded)
     if not documents:
         raise InputError(f"None of the files can be used: {'; '.join(map(str, skipped))}.")
     seen: dict[str, str] = {}
@@ -106,6 +102,16 @@ def read_documents(paths: list[Path | str]) -> tuple[list[Document], list[Skippe
             )
         seen[doc.doc_id] = doc.path
     return documents, skipped
+
+
+def read_document(path: Path, *, doc_id: str) -> Document | SkippedFile:
+    """The document, or why it cannot be read (missing, unreadable, unusable)."""
+    try:
+        return load_document(path, doc_id=doc_id)
+    except InputError as exc:
+        return SkippedFile(doc_id, str(exc).removeprefix(f"{path.name}: ").rstrip("."))
+    except OSError as exc:
+        return SkippedFile(doc_id, f"{path} could not be read ({exc.strerror or exc})")
 
 
 def load_document(path: Path, *, doc_id: str | None = None) -> Document:

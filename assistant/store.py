@@ -165,6 +165,11 @@ class Store:
         """The live generation; a missing index is a clear error that says how to build one."""
         raise NotImplementedError
 
+    def live_manifest(self) -> Manifest:
+        """The live generation's manifest alone: which documents it holds (from which files) and
+        how it was built, readable even when its Chroma or BM25 part is damaged."""
+        raise NotImplementedError
+
     def lock(self) -> contextlib.AbstractContextManager[None]:
         raise NotImplementedError
 
@@ -222,19 +227,19 @@ class LocalStore(Store):
                     " choose an empty or new folder for the index."
                 )
             return None
-        name = marker.read_text(encoding="utf-8").strip()
-        if not (self.index_dir / name / MANIFEST_FILE).exists():
-            raise IndexProblem(
-                f"The index in {self.index_dir} is damaged ({name} is missing);"
-                " rebuild it with `assistant index build --rebuild`."
-            )
-        return name
+        return marker.read_text(encoding="utf-8").strip()
 
-    def open(self) -> Generation:
+    def _live_folder(self) -> Path:
         name = self.live_name()
         if name is None:
             raise IndexProblem(f"No index in {self.index_dir}: build one with `assistant index build [PATHS…]`.")
-        return _open_local(self.index_dir / name)
+        return self.index_dir / name
+
+    def open(self) -> Generation:
+        return _open_local(self._live_folder())
+
+    def live_manifest(self) -> Manifest:
+        return _read_manifest(self._live_folder())
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
@@ -296,10 +301,22 @@ class LocalStore(Store):
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def _read_manifest(folder: Path) -> Manifest:
+    path = folder / MANIFEST_FILE
+    try:
+        return Manifest.from_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise IndexProblem(
+            f"the index at {folder.parent} is damaged ({path} cannot be read: {exc}), so the list of its"
+            " documents is lost; run `assistant index build PATHS --rebuild` with the files and folders it"
+            " should hold."
+        ) from exc
+
+
 @functools.lru_cache(maxsize=4)
 def _open_local(folder: Path) -> Generation:
     """Generations never change once written, so an opened one can be reused."""
-    manifest = Manifest.from_json((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
+    manifest = _read_manifest(folder)
     return Generation(
         name=folder.name,
         manifest=manifest,
@@ -360,6 +377,13 @@ class ServerStore(Store):
             raise IndexProblem(f"No index named {self.prefix!r} on {self.url}: build one with `assistant index build`.")
         with self.errors():
             return _open_server(self, name)
+
+    def live_manifest(self) -> Manifest:
+        name = self.live_name()
+        if name is None:
+            raise IndexProblem(f"No index named {self.prefix!r} on {self.url}: build one with `assistant index build`.")
+        with self.errors():
+            return _server_manifest(self, name)
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
@@ -522,21 +546,27 @@ def _server_client(url: str, tenant: str, database: str, token: str, create: boo
 @functools.lru_cache(maxsize=4)
 def _open_server(store: ServerStore, name: str) -> Generation:
     """Generations never change once published, so an opened one can be reused."""
+    manifest = _server_manifest(store, name)
+    client = store.client()
+    collection = client.get_collection(name)
+    return Generation(
+        name=name,
+        manifest=manifest,
+        keyword=store.keyword_index(name, collection),
+        client=client,
+        collection_name=name,
+    )
+
+
+def _server_manifest(store: ServerStore, name: str) -> Manifest:
+    """A published generation's manifest, from the catalog."""
     catalog = store._catalog()
     if catalog is None:
         raise IndexProblem(f"The index {store.prefix!r} on {store.url} has no catalog; build it again.")
     got = catalog.get(ids=[name], include=["documents"])
     if not got["ids"]:
         raise IndexProblem(f"The index {store.prefix!r} on {store.url} is damaged ({name} has no manifest).")
-    client = store.client()
-    collection = client.get_collection(name)
-    return Generation(
-        name=name,
-        manifest=Manifest.from_json(got["documents"][0]),
-        keyword=store.keyword_index(name, collection),
-        client=client,
-        collection_name=name,
-    )
+    return Manifest.from_json(got["documents"][0])
 
 
 def stored_tokens(collection) -> tuple[list[str], list[list[str]]]:

@@ -94,3 +94,18 @@ def test_build_skips_an_unreadable_file_and_strict_refuses(fresh_config: Config,
     built = run_cli("index", "build", str(docs), config=fresh_config)
     assert "added 1" in built.stdout
     assert "skipped 1: x.pdf: the PDF could not be read (" in built.stdout
+
+
+def test_rebuild_advice_rebuilds_the_same_documents(
+    fresh_config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc = tmp_path / "city.md"
+    doc.write_text("# 某市2010年统计公报\n\n全市常住人口达到1,270万人。", encoding="utf-8")
+    run_cli("index", "build", str(doc), config=fresh_config)
+    monkeypatch.setenv("ASSISTANT_CHUNK_SIZE", "200")
+    refused = run_cli("ask", "某市常住人口达到多少？", config=fresh_config, check=False)
+    assert refused.returncode == 2 and "Rebuild it with `assistant index build --rebuild`" in refused.stderr
+    rebuilt = run_cli("index", "build", "--rebuild", config=fresh_config)
+    assert "added 0, updated 1, removed 0" in rebuilt.stdout
+    status = json.loads(run_cli("index", "status", "--json", config=fresh_config).stdout)
+    assert status["chunk_size"] == 200 and [d["doc_id"] for d in status["documents"]] == ["city.md"]

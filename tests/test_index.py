@@ -343,3 +343,44 @@ def test_an_indexed_file_that_turns_unreadable_keeps_its_indexed_version(fresh_c
     report = build_index([docs], config=fresh_config)
     assert [s.name for s in report.skipped] == ["shenzhen.txt"] and not report.changed
     assert "260亿元" in answer("深圳市全社会研发投入达到多少？", config=fresh_config, mode="extractive").text
+
+
+OTHER = "珠海市2008年海洋工作总结\n\n2008年，珠海市海洋渔业产值达到48亿元。"
+
+
+def _two_reports(tmp_path: Path) -> Path:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "shenzhen.txt").write_text(EXTRA, encoding="utf-8")
+    (docs / "other.txt").write_text(OTHER, encoding="utf-8")
+    return docs
+
+
+def test_following_the_rebuild_advice_keeps_the_indexed_documents(fresh_config: Config, tmp_path: Path) -> None:
+    build_index([_two_reports(tmp_path)], config=fresh_config)
+    other = fresh_config.replace(chunk_size=200)
+    with pytest.raises(IndexProblem, match="`assistant index build --rebuild`"):
+        answer("深圳市全社会研发投入达到多少？", config=other, mode="extractive")
+    rebuilt = build_index(config=other, rebuild=True)  # what `assistant index build --rebuild` runs
+    assert rebuilt.updated == ["other.txt", "shenzhen.txt"] and not rebuilt.added and not rebuilt.removed
+    status = index_status(config=other)
+    assert status["chunk_size"] == 200 and [d["doc_id"] for d in status["documents"]] == ["other.txt", "shenzhen.txt"]
+    assert "260亿元" in answer("深圳市全社会研发投入达到多少？", config=other, mode="extractive").text
+
+
+def test_rebuilds_report_what_they_drop_and_refuse_to_lose_unreadable_documents(
+    fresh_config: Config, tmp_path: Path
+) -> None:
+    docs = _two_reports(tmp_path)
+    build_index([docs], config=fresh_config)
+    dropped = build_index([docs / "shenzhen.txt"], config=fresh_config, rebuild=True)
+    assert dropped.removed == ["other.txt"] and dropped.updated == ["shenzhen.txt"]
+
+    build_index([docs], config=fresh_config)
+    before = _live(fresh_config)
+    (docs / "other.txt").unlink()
+    with pytest.raises(InputError, match=r"other\.txt: .*assistant index build PATHS --rebuild"):
+        build_index(config=fresh_config, rebuild=True)
+    assert _live(fresh_config) == before
+    refreshed = build_index(config=fresh_config)  # without --rebuild the gone file keeps its indexed version
+    assert [s.name for s in refreshed.skipped] == ["other.txt"] and not refreshed.changed
