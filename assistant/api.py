@@ -101,7 +101,10 @@ def _read_recorded(config: Config, *, strict: bool) -> tuple[list[Document], lis
     skipped: list[SkippedFile] = []
     for record in open_store(config).live_manifest().documents.values():
         loaded = read_document(Path(record.path), doc_id=record.doc_id)
-        (documents if isinstance(loaded, Document) else skipped).append(loaded)
+        if isinstance(loaded, Document):
+            documents.append(loaded)
+        else:
+            skipped.append(loaded)
     if skipped and (strict or not documents):
         raise InputError(
             f"These documents of the index cannot be read again: {'; '.join(map(str, skipped))}. Put their files"

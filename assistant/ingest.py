@@ -90,7 +90,10 @@ def read_documents(paths: list[Path | str]) -> tuple[list[Document], list[Skippe
     skipped: list[SkippedFile] = []
     for path, doc_id in files:
         loaded = read_document(path, doc_id=doc_id)
-        (documents if isinstance(loaded, Document) else skipped).append(loaded)
+        if isinstance(loaded, Document):
+            documents.append(loaded)
+        else:
+            skipped.append(loaded)
     if not documents:
         raise InputError(f"None of the files can be used: {'; '.join(map(str, skipped))}.")
     seen: dict[str, str] = {}

@@ -652,8 +652,14 @@ def check_compatible(manifest: Manifest, config: Config, model_id: str, dimensio
 @contextlib.contextmanager
 def _file_lock(path: Path, what: str) -> Iterator[None]:
     """One build at a time; a second one is told so instead of waiting."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "w")  # noqa: SIM115 (closed below, after the lock is released)
+    except OSError as exc:
+        raise IndexProblem(
+            f"Cannot write in {path.parent} ({exc.strerror}); build the index in a folder you can write to."
+        ) from exc
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:

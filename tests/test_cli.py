@@ -158,24 +158,20 @@ def test_a_read_only_index_still_answers(fresh_config: Config, tmp_path: Path) -
         f'mount --bind "{index}" "{index}" && mount -o remount,ro,bind "{index}"'
         f' && ! touch "{index}/probe" 2>/dev/null && exec "$@"'
     )
-    asked = subprocess.run(
-        [
-            *namespace,
-            "sh",
-            "-c",
-            script,
-            "sh",
-            sys.executable,
-            "-m",
-            "assistant.cli",
-            "ask",
-            "某市常住人口达到多少？",
-            "--json",
-        ],
-        env={**os.environ, "ASSISTANT_INDEX_DIR": index, "ASSISTANT_LLM": "none"},
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+
+    def read_only(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*namespace, "sh", "-c", script, "sh", sys.executable, "-m", "assistant.cli", *args],
+            env={**os.environ, "ASSISTANT_INDEX_DIR": index, "ASSISTANT_LLM": "none"},
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    asked = read_only("ask", "某市常住人口达到多少？", "--json")
     assert asked.returncode == 0, asked.stderr
     assert "1,270万人" in json.loads(asked.stdout)["text"]
+    built = read_only("index", "build", str(doc))
+    assert built.returncode == 2 and built.stderr == (
+        f"error: Cannot write in {index} (Read-only file system); build the index in a folder you can write to.\n"
+    )
