@@ -154,6 +154,9 @@ def test_a_read_only_index_still_answers(fresh_config: Config, tmp_path: Path) -
     doc.write_text("# 某市2010年统计公报\n\n全市常住人口达到1,270万人。", encoding="utf-8")
     run_cli("index", "build", str(doc), config=fresh_config)
     index = str(fresh_config.index_dir)
+    cache = tmp_path / "cache"  # the test's own cache, sharing the user's models
+    cache.mkdir()
+    (cache / "models").symlink_to(fresh_config.models_dir)
     script = (
         f'mount --bind "{index}" "{index}" && mount -o remount,ro,bind "{index}"'
         f' && ! touch "{index}/probe" 2>/dev/null && exec "$@"'
@@ -162,7 +165,12 @@ def test_a_read_only_index_still_answers(fresh_config: Config, tmp_path: Path) -
     def read_only(*args: str) -> subprocess.CompletedProcess[str]:
         return subprocess.run(
             [*namespace, "sh", "-c", script, "sh", sys.executable, "-m", "assistant.cli", *args],
-            env={**os.environ, "ASSISTANT_INDEX_DIR": index, "ASSISTANT_LLM": "none"},
+            env={
+                **os.environ,
+                "ASSISTANT_INDEX_DIR": index,
+                "ASSISTANT_CACHE_DIR": str(cache),
+                "ASSISTANT_LLM": "none",
+            },
             capture_output=True,
             text=True,
             timeout=600,
@@ -171,6 +179,7 @@ def test_a_read_only_index_still_answers(fresh_config: Config, tmp_path: Path) -
     asked = read_only("ask", "某市常住人口达到多少？", "--json")
     assert asked.returncode == 0, asked.stderr
     assert "1,270万人" in json.loads(asked.stdout)["text"]
+    assert list((cache / "read-only-index").glob("*/gen-*/chroma.sqlite3")), "answered from a copy in the cache"
     built = read_only("index", "build", str(doc))
     assert built.returncode == 2 and built.stderr == (
         f"error: Cannot write in {index} (Read-only file system); build the index in a folder you can write to.\n"
