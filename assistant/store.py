@@ -7,6 +7,8 @@ index answering and readers never see a half-written index. Two places can hold 
 * ``LocalStore`` (the default): an index folder with ``CURRENT`` (the live generation's name)
   and one folder per generation, each an embedded Chroma plus its BM25 index. A generation is
   written by one process and only read afterwards, which keeps embedded Chroma single-writer.
+  Chroma needs write access even to read, so a folder this process cannot write is read from
+  a copy of the live generation in the cache.
 * ``ServerStore`` (``Config.chroma_url``): a Chroma server holds one collection per generation
   and a catalog collection whose metadata names the live one and whose records are the
   manifests. The BM25 index is derived from the tokens stored with each chunk and cached
