@@ -14,7 +14,7 @@ from .errors import AssistantError, InputError
 from .extractive import extractive_answer
 from .followup import condense_by_rules, keeps_subject
 from .indexing import BuildReport, Progress, sync_index
-from .ingest import load_document, load_documents
+from .ingest import Document, SkippedFile, load_documents, read_document, read_documents
 from .prompts import language_of
 from .retrieve import retrieve
 from .store import check_compatible, open_store
@@ -33,13 +33,35 @@ def build_index(
     *,
     index_dir: str | Path | None = None,
     rebuild: bool = False,
+    strict: bool = False,
     config: Config | None = None,
     progress: Progress | None = None,
 ) -> BuildReport:
-    """Make the index hold exactly these files and folders (default: the bundled corpus)."""
+    """Make the index hold exactly these files and folders.
+
+    Without paths, an index is built again from the files its documents were read from (with
+    `rebuild`, under the current settings), never replaced by others; a new index gets the
+    bundled corpus. A file that cannot be read is skipped and named in the report, and keeps
+    the version the index already holds; with `strict`, any such file is an InputError and
+    nothing changes.
+    """
     config = resolve_config(config, index_dir)
-    documents = load_documents(list(paths) if paths else [config.corpus_dir])
-    return sync_index(documents, set(), config, _embedder(config), rebuild=rebuild, progress=progress)
+    if paths:
+        documents, skipped = _read(list(paths), strict)
+    elif open_store(config).live_name() is not None:
+        # A rebuild embeds everything again, so a document it cannot read would be lost.
+        documents, skipped = _read_recorded(config, strict=strict or rebuild)
+    else:
+        documents, skipped = _read([config.corpus_dir], strict)
+    return sync_index(
+        documents,
+        {s.name for s in skipped},
+        config,
+        _embedder(config),
+        rebuild=rebuild,
+        skipped=skipped,
+        progress=progress,
+    )
 
 
 def add_documents(
@@ -49,10 +71,15 @@ def add_documents(
     config: Config | None = None,
     progress: Progress | None = None,
     replace: bool = False,
+    strict: bool = False,
 ) -> BuildReport:
-    """Add documents to the index, keeping the ones it holds; a name clash is refused unless replace."""
+    """Add documents to the index, keeping the ones it holds; a name clash is refused unless replace.
+
+    A file that cannot be read is skipped and named in the report; with `strict` (the chat
+    page's uploads), any such file is an InputError and nothing is added.
+    """
     config = resolve_config(config, index_dir)
-    documents = load_documents(list(paths))
+    documents, skipped = _read(list(paths), strict)
     existing = _indexed_documents(config)
     if not replace:
         clashes = [d.doc_id for d in documents if d.doc_id in existing and existing[d.doc_id] != d.content_hash]
@@ -60,7 +87,31 @@ def add_documents(
             raise InputError(
                 f"A different document named {', '.join(clashes)} is already indexed; remove it first or rename the file."
             )
-    return sync_index(documents, set(existing), config, _embedder(config), progress=progress)
+    return sync_index(documents, set(existing), config, _embedder(config), skipped=skipped, progress=progress)
+
+
+def _read(paths: list[str | Path], strict: bool) -> tuple[list[Document], list[SkippedFile]]:
+    """The readable documents and the skipped files; strict: every file readable, or InputError."""
+    return (load_documents(paths), []) if strict else read_documents(paths)
+
+
+def _read_recorded(config: Config, *, strict: bool) -> tuple[list[Document], list[SkippedFile]]:
+    """The index's documents read again from the files its manifest records."""
+    documents: list[Document] = []
+    skipped: list[SkippedFile] = []
+    for record in open_store(config).live_manifest().documents.values():
+        loaded = read_document(Path(record.path), doc_id=record.doc_id)
+        if isinstance(loaded, Document):
+            documents.append(loaded)
+        else:
+            skipped.append(loaded)
+    if skipped and (strict or not documents):
+        raise InputError(
+            f"These documents of the index cannot be read again: {'; '.join(map(str, skipped))}. Put their files"
+            " back, or name the files and folders the index should hold: `assistant index build PATHS --rebuild`"
+            " (documents not among them leave the index)."
+        )
+    return documents, skipped
 
 
 def remove_documents(
@@ -80,11 +131,7 @@ def rebuild_index(
 ) -> BuildReport:
     """Re-read every indexed document from its file and embed everything again."""
     config = resolve_config(config, index_dir)
-    records = list(open_store(config).open().manifest.documents.values())
-    missing = [r.path for r in records if not Path(r.path).exists()]
-    if missing:
-        raise InputError(f"Cannot rebuild: these source files are gone: {', '.join(missing)}.")
-    documents = [load_document(Path(r.path), doc_id=r.doc_id) for r in records]
+    documents, _ = _read_recorded(config, strict=True)
     return sync_index(documents, set(), config, _embedder(config), rebuild=True, progress=progress)
 
 

@@ -1,11 +1,12 @@
 """Chinese-aware chunking: sentences, never split inside a number or a quoted title, with sections.
 
-Chunk ids come from the document's content hash and the chunk's position, so indexing the
-same document twice produces the same ids and writes nothing new.
+Chunk ids come from the document's name, its content hash and the chunk's position: indexing
+the same document twice produces the same ids, and two files with the same text get ids of their own.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -161,13 +162,14 @@ def chunk_document(document: Document, *, chunk_size: int, chunk_overlap: int) -
     if not sections:  # a document that is only its title or headings still needs a chunk to be found
         sections.append(("", split_sentences(document.text)))
 
+    id_prefix = _chunk_id_prefix(document)
     chunks: list[Chunk] = []
     for section, sentences in sections:
         for text in _pack(sentences, chunk_size, chunk_overlap):
             position = len(chunks)
             chunks.append(
                 Chunk(
-                    chunk_id=f"{document.content_hash[:16]}-{position:05d}",
+                    chunk_id=f"{id_prefix}-{position:05d}",
                     doc_id=document.doc_id,
                     title=document.title,
                     section=section,
@@ -176,6 +178,11 @@ def chunk_document(document: Document, *, chunk_size: int, chunk_overlap: int) -
                 )
             )
     return chunks
+
+
+def _chunk_id_prefix(document: Document) -> str:
+    """The content hash, then the name's: two files with the same text keep chunks of their own."""
+    return f"{document.content_hash[:16]}-{hashlib.sha256(document.doc_id.encode()).hexdigest()[:12]}"
 
 
 def _pack(sentences: list[str], chunk_size: int, chunk_overlap: int) -> list[str]:

@@ -59,12 +59,18 @@ def _parser() -> argparse.ArgumentParser:
     index = commands.add_parser("index", help="build, update and inspect the index")
     index_commands = index.add_subparsers(required=True, metavar="ACTION")
     build = index_commands.add_parser("build", parents=[common], help="make the index hold these files/folders")
-    build.add_argument("paths", nargs="*", help="files or folders (default: the bundled corpus)")
+    build.add_argument(
+        "paths",
+        nargs="*",
+        help="files or folders (default: the index's own documents; the bundled corpus for a new one)",
+    )
     build.add_argument("--rebuild", action="store_true", help="embed everything again")
+    build.add_argument("--strict", action="store_true", help="change nothing if any file cannot be read")
     build.set_defaults(run=_index_build)
     add = index_commands.add_parser("add", parents=[common], help="add documents, keeping the others")
     add.add_argument("paths", nargs="+")
     add.add_argument("--replace", action="store_true", help="replace an indexed document of the same name")
+    add.add_argument("--strict", action="store_true", help="add nothing if any file cannot be read")
     add.set_defaults(run=_index_add)
     remove = index_commands.add_parser("remove", parents=[common], help="remove documents by name")
     remove.add_argument("doc_ids", nargs="+", metavar="NAME")
@@ -108,15 +114,21 @@ def _print_report(report) -> None:
         f" added {len(report.added)}, updated {len(report.updated)},"
         f" removed {len(report.removed)}, unchanged {len(report.unchanged)}"
     )
+    if report.skipped:
+        print(f"skipped {len(report.skipped)}: {'; '.join(map(str, report.skipped))}")
 
 
 def _index_build(args: argparse.Namespace, config: Config) -> int:
-    _print_report(api.build_index(args.paths or None, rebuild=args.rebuild, config=config, progress=_progress))
+    _print_report(
+        api.build_index(args.paths or None, rebuild=args.rebuild, strict=args.strict, config=config, progress=_progress)
+    )
     return 0
 
 
 def _index_add(args: argparse.Namespace, config: Config) -> int:
-    _print_report(api.add_documents(args.paths, replace=args.replace, config=config, progress=_progress))
+    _print_report(
+        api.add_documents(args.paths, replace=args.replace, strict=args.strict, config=config, progress=_progress)
+    )
     return 0
 
 

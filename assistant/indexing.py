@@ -19,11 +19,11 @@ import numpy as np
 from .chunk import Chunk, chunk_document
 from .config import Config
 from .errors import IndexProblem
-from .ingest import Document
+from .ingest import Document, SkippedFile
 from .keyword import KeywordIndex, tokenize
 from .prompts import text_language
 from .retrieve import years_in
-from .store import PAGE, DocumentRecord, Manifest, Staging, check_compatible, open_store
+from .store import PAGE, DocumentRecord, Manifest, Staging, Store, check_compatible, open_store
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +42,7 @@ class BuildReport:
     updated: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    skipped: list[SkippedFile] = field(default_factory=list)  # files that could not be read
     chunks_embedded: int = 0
     chunks_total: int = 0
     seconds: float = 0.0
@@ -58,33 +59,42 @@ def sync_index(
     embeddings,
     *,
     rebuild: bool = False,
+    skipped: list[SkippedFile] | None = None,
     progress: Progress | None = None,
 ) -> BuildReport:
-    """Make the index hold `documents` plus the already indexed `keep_ids`, and nothing else."""
+    """Make the index hold `documents` plus the already indexed `keep_ids`, and nothing else.
+
+    `skipped` are the files the caller could not read, for the report.
+    """
     started = time.perf_counter()
     store = open_store(config)
-    report = BuildReport(store=store.description)
+    report = BuildReport(store=store.description, skipped=list(skipped or []))
     with store.errors():
         store.live_name()  # refuses a foreign folder before anything is written
         with store.lock():
             store.discard_abandoned()
-            old = store.open() if store.live_name() is not None else None
-            if old is not None and not rebuild:
-                check_compatible(old.manifest, config, embeddings.model_id, embeddings.dimension)
-            old_docs = old.manifest.documents if (old is not None and not rebuild) else {}
+            if rebuild:  # nothing is reused, so a damaged or incompatible index is no obstacle
+                old = None
+                indexed = _indexed_before(store)
+            else:
+                old = store.open() if store.live_name() is not None else None
+                if old is not None:
+                    check_compatible(old.manifest, config, embeddings.model_id, embeddings.dimension)
+                indexed = old.manifest.documents if old is not None else {}
+            reusable = {} if rebuild else indexed
 
             new_by_id = {d.doc_id: d for d in documents}
             reuse = {
                 doc_id: record
-                for doc_id, record in old_docs.items()
+                for doc_id, record in reusable.items()
                 if (doc_id in keep_ids and doc_id not in new_by_id)
                 or (doc_id in new_by_id and new_by_id[doc_id].content_hash == record.content_hash)
             }
             to_embed = [d for d in documents if d.doc_id not in reuse]
             report.unchanged = sorted(reuse)
-            report.added = sorted(d.doc_id for d in to_embed if d.doc_id not in old_docs)
-            report.updated = sorted(d.doc_id for d in to_embed if d.doc_id in old_docs)
-            report.removed = sorted(set(old_docs) - set(reuse) - set(new_by_id))
+            report.added = sorted(d.doc_id for d in to_embed if d.doc_id not in indexed)
+            report.updated = sorted(d.doc_id for d in to_embed if d.doc_id in indexed)
+            report.removed = sorted(set(indexed) - set(reuse) - set(new_by_id))
             if old is not None and not rebuild and not report.changed:
                 report.chunks_total = old.manifest.chunk_count
                 report.seconds = time.perf_counter() - started
@@ -116,6 +126,16 @@ def sync_index(
     report.seconds = time.perf_counter() - started
     log.info("index built: %s", report)
     return report
+
+
+def _indexed_before(store: Store) -> dict[str, DocumentRecord]:
+    """What a rebuild replaces, for its report; an index too damaged to list its documents counts as empty."""
+    if store.live_name() is None:
+        return {}
+    try:
+        return store.live_manifest().documents
+    except IndexProblem:
+        return {}
 
 
 def _disk_full(exc: BaseException | None) -> bool:

@@ -95,8 +95,31 @@ class Document:
         return _non_space_chars(self.text)
 
 
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file a build left out, with the reason, so the user can fix or remove it."""
+
+    name: str  # the document name it would have had
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.name}: {self.reason}"
+
+
 def load_documents(paths: list[Path | str]) -> list[Document]:
-    """Load files and folders (recursively); any unusable input raises InputError."""
+    """Load files and folders (recursively), all or nothing: InputError names every unusable file."""
+    documents, skipped = read_documents(paths)
+    if skipped:
+        raise InputError(f"{len(skipped)} of the files cannot be used: {'; '.join(map(str, skipped))}.")
+    return documents
+
+
+def read_documents(paths: list[Path | str]) -> tuple[list[Document], list[SkippedFile]]:
+    """Load files and folders (recursively), leaving out each file that cannot be read, with its reason.
+
+    A missing path, a folder without documents, a name clash or nothing readable at all is an
+    InputError: those are mistakes in what was asked for, not one bad file among good ones.
+    """
     if not paths:
         raise InputError("No documents given: pass files or folders of reports.")
     files: list[tuple[Path, str]] = []
@@ -111,7 +134,16 @@ def load_documents(paths: list[Path | str]) -> list[Document]:
             files.extend((p, p.relative_to(path).as_posix()) for p in found)
         else:
             files.append((path, path.name))
-    documents = [load_document(p, doc_id=doc_id) for p, doc_id in files]
+    documents: list[Document] = []
+    skipped: list[SkippedFile] = []
+    for path, doc_id in files:
+        loaded = read_document(path, doc_id=doc_id)
+        if isinstance(loaded, Document):
+            documents.append(loaded)
+        else:
+            skipped.append(loaded)
+    if not documents:
+        raise InputError(f"None of the files can be used: {'; '.join(map(str, skipped))}.")
     seen: dict[str, str] = {}
     for doc in documents:
         if doc.doc_id in seen:
@@ -120,7 +152,17 @@ def load_documents(paths: list[Path | str]) -> list[Document]:
                 " rename one or index them from one folder."
             )
         seen[doc.doc_id] = doc.path
-    return documents
+    return documents, skipped
+
+
+def read_document(path: Path, *, doc_id: str) -> Document | SkippedFile:
+    """The document, or why it cannot be read (missing, unreadable, unusable)."""
+    try:
+        return load_document(path, doc_id=doc_id)
+    except InputError as exc:
+        return SkippedFile(doc_id, str(exc).removeprefix(f"{path.name}: ").rstrip("."))
+    except OSError as exc:
+        return SkippedFile(doc_id, f"{path} could not be read ({exc.strerror or exc})")
 
 
 def load_document(path: Path, *, doc_id: str | None = None) -> Document:

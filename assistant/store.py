@@ -7,6 +7,8 @@ index answering and readers never see a half-written index. Two places can hold 
 * ``LocalStore`` (the default): an index folder with ``CURRENT`` (the live generation's name)
   and one folder per generation, each an embedded Chroma plus its BM25 index. A generation is
   written by one process and only read afterwards, which keeps embedded Chroma single-writer.
+  Chroma needs write access even to read, so a folder this process cannot write is read from
+  a copy of the live generation in the cache.
 * ``ServerStore`` (``Config.chroma_url``): a Chroma server holds one collection per generation
   and a catalog collection whose metadata names the live one and whose records are the
   manifests. The BM25 index is derived from the tokens stored with each chunk and cached
@@ -165,6 +167,11 @@ class Store:
         """The live generation; a missing index is a clear error that says how to build one."""
         raise NotImplementedError
 
+    def live_manifest(self) -> Manifest:
+        """The live generation's manifest alone: which documents it holds (from which files) and
+        how it was built, readable even when its Chroma or BM25 part is damaged."""
+        raise NotImplementedError
+
     def lock(self) -> contextlib.AbstractContextManager[None]:
         raise NotImplementedError
 
@@ -198,7 +205,7 @@ class Store:
 
 
 def open_store(config: Config) -> Store:
-    return ServerStore(config) if config.chroma_url else LocalStore(config.index_dir)
+    return ServerStore(config) if config.chroma_url else LocalStore(config.index_dir, config.cache_dir)
 
 
 def _new_generation_name() -> str:
@@ -206,11 +213,14 @@ def _new_generation_name() -> str:
 
 
 class LocalStore(Store):
-    def __init__(self, index_dir: Path) -> None:
+    def __init__(self, index_dir: Path, cache_dir: Path) -> None:
         self.index_dir = index_dir
+        self.cache_dir = cache_dir
         self.description = f"embedded Chroma in {index_dir}"
 
     def live_name(self) -> str | None:
+        if self.index_dir.exists() and not self.index_dir.is_dir():
+            raise IndexProblem(f"{self.index_dir} is a file, not an index folder; choose a folder for the index.")
         marker = self.index_dir / CURRENT_FILE
         if not marker.exists():
             visible = (
@@ -222,19 +232,19 @@ class LocalStore(Store):
                     " choose an empty or new folder for the index."
                 )
             return None
-        name = marker.read_text(encoding="utf-8").strip()
-        if not (self.index_dir / name / MANIFEST_FILE).exists():
-            raise IndexProblem(
-                f"The index in {self.index_dir} is damaged ({name} is missing);"
-                " rebuild it with `assistant index build --rebuild`."
-            )
-        return name
+        return marker.read_text(encoding="utf-8").strip()
 
-    def open(self) -> Generation:
+    def _live_folder(self) -> Path:
         name = self.live_name()
         if name is None:
             raise IndexProblem(f"No index in {self.index_dir}: build one with `assistant index build [PATHS…]`.")
-        return _open_local(self.index_dir / name)
+        return self.index_dir / name
+
+    def open(self) -> Generation:
+        return _open_local(self._live_folder(), self.cache_dir)
+
+    def live_manifest(self) -> Manifest:
+        return _read_manifest(self._live_folder())
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
@@ -296,17 +306,86 @@ class LocalStore(Store):
             shutil.rmtree(folder, ignore_errors=True)
 
 
+def _read_manifest(folder: Path) -> Manifest:
+    path = folder / MANIFEST_FILE
+    try:
+        return Manifest.from_json(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        raise IndexProblem(
+            f"the index at {folder.parent} is damaged ({path} cannot be read: {exc}), so the list of its"
+            " documents is lost; run `assistant index build PATHS --rebuild` with the files and folders it"
+            " should hold."
+        ) from exc
+
+
 @functools.lru_cache(maxsize=4)
-def _open_local(folder: Path) -> Generation:
-    """Generations never change once written, so an opened one can be reused."""
-    manifest = Manifest.from_json((folder / MANIFEST_FILE).read_text(encoding="utf-8"))
-    return Generation(
-        name=folder.name,
-        manifest=manifest,
-        keyword=KeywordIndex.load(folder / "keyword"),
-        client=chroma_client(folder / "chroma"),
-        collection_name=COLLECTION,
+def _open_local(folder: Path, cache_dir: Path) -> Generation:
+    """Generations never change once written, so an opened one can be reused.
+
+    Every part is opened (and Chroma's collection counted) here, so a damaged generation is
+    reported at once, with how to repair it, instead of failing in the middle of an answer.
+    """
+    manifest = _read_manifest(folder)
+    try:
+        keyword = KeywordIndex.load(folder / "keyword")
+    except (OSError, ValueError, KeyError, EOFError) as exc:
+        raise _damaged(folder, f"its keyword index cannot be read: {exc}") from exc
+    chroma = _readable_chroma(folder, cache_dir)
+    try:
+        client = chroma_client(chroma)
+        client.get_collection(COLLECTION).count()
+    except Exception as exc:  # a failed open makes Chroma's own cleanup raise (AttributeError), hiding the cause
+        raise _damaged(folder, f"its Chroma database cannot be read: {_first_cause(exc)}") from exc
+    return Generation(name=folder.name, manifest=manifest, keyword=keyword, client=client, collection_name=COLLECTION)
+
+
+def _first_cause(exc: BaseException) -> BaseException:
+    while exc.__cause__ or exc.__context__:
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    return exc
+
+
+def _damaged(folder: Path, what: str) -> IndexProblem:
+    """A generation whose manifest still lists its documents: a rebuild from them repairs it."""
+    return IndexProblem(
+        f"the index at {folder.parent} is damaged ({what}); run `assistant index build --rebuild` to rebuild it"
+        " from its documents."
     )
+
+
+def _readable_chroma(folder: Path, cache_dir: Path) -> Path:
+    """The generation's Chroma folder, or a private copy when this process cannot write there.
+
+    Chroma opens its SQLite database for writing even to read it (chroma-core/chroma#1438), so a
+    read-only index is answered from a copy in the cache; generations never change, so one
+    copy per generation stays valid.
+    """
+    chroma = folder / "chroma"
+    if not (chroma / "chroma.sqlite3").is_file():
+        raise _damaged(folder, f"{chroma / 'chroma.sqlite3'} is missing")
+    if os.access(chroma, os.W_OK) and os.access(chroma / "chroma.sqlite3", os.W_OK):
+        return chroma
+    copies = cache_dir / "read-only-index" / hashlib.sha1(str(folder.parent.resolve()).encode()).hexdigest()[:16]
+    copy = copies / folder.name
+    if not copy.exists():
+        scratch = copies / f".{folder.name}.{uuid.uuid4().hex[:6]}"
+        try:
+            shutil.copytree(chroma, scratch)
+        except OSError as exc:
+            shutil.rmtree(scratch, ignore_errors=True)
+            raise IndexProblem(
+                f"The index at {folder.parent} is read-only, so it is read from a copy, which could not be made in"
+                f" {copies} ({exc}). Free some space there, or copy the index folder somewhere writable and pass"
+                " that with --index."
+            ) from exc
+        try:
+            os.replace(scratch, copy)
+        except OSError:  # another process copied it first
+            shutil.rmtree(scratch, ignore_errors=True)
+        for stale in copies.iterdir():  # copies of generations that are no longer live
+            if stale.name != folder.name and not stale.name.startswith("."):
+                shutil.rmtree(stale, ignore_errors=True)
+    return copy
 
 
 class ServerStore(Store):
@@ -360,6 +439,13 @@ class ServerStore(Store):
             raise IndexProblem(f"No index named {self.prefix!r} on {self.url}: build one with `assistant index build`.")
         with self.errors():
             return _open_server(self, name)
+
+    def live_manifest(self) -> Manifest:
+        name = self.live_name()
+        if name is None:
+            raise IndexProblem(f"No index named {self.prefix!r} on {self.url}: build one with `assistant index build`.")
+        with self.errors():
+            return _server_manifest(self, name)
 
     @contextlib.contextmanager
     def lock(self) -> Iterator[None]:
@@ -522,21 +608,27 @@ def _server_client(url: str, tenant: str, database: str, token: str, create: boo
 @functools.lru_cache(maxsize=4)
 def _open_server(store: ServerStore, name: str) -> Generation:
     """Generations never change once published, so an opened one can be reused."""
+    manifest = _server_manifest(store, name)
+    client = store.client()
+    collection = client.get_collection(name)
+    return Generation(
+        name=name,
+        manifest=manifest,
+        keyword=store.keyword_index(name, collection),
+        client=client,
+        collection_name=name,
+    )
+
+
+def _server_manifest(store: ServerStore, name: str) -> Manifest:
+    """A published generation's manifest, from the catalog."""
     catalog = store._catalog()
     if catalog is None:
         raise IndexProblem(f"The index {store.prefix!r} on {store.url} has no catalog; build it again.")
     got = catalog.get(ids=[name], include=["documents"])
     if not got["ids"]:
         raise IndexProblem(f"The index {store.prefix!r} on {store.url} is damaged ({name} has no manifest).")
-    client = store.client()
-    collection = client.get_collection(name)
-    return Generation(
-        name=name,
-        manifest=Manifest.from_json(got["documents"][0]),
-        keyword=store.keyword_index(name, collection),
-        client=client,
-        collection_name=name,
-    )
+    return Manifest.from_json(got["documents"][0])
 
 
 def stored_tokens(collection) -> tuple[list[str], list[list[str]]]:
@@ -573,8 +665,14 @@ def check_compatible(manifest: Manifest, config: Config, model_id: str, dimensio
 @contextlib.contextmanager
 def _file_lock(path: Path, what: str) -> Iterator[None]:
     """One build at a time; a second one is told so instead of waiting."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(path, "w")  # noqa: SIM115 (closed below, after the lock is released)
+    except OSError as exc:
+        raise IndexProblem(
+            f"Cannot write in {path.parent} ({exc.strerror}); build the index in a folder you can write to."
+        ) from exc
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -81,3 +82,105 @@ def test_user_mistakes_exit_2_with_a_message(corpus_index: Config, args: tuple[s
 def test_ask_without_an_index_says_how_to_build(fresh_config: Config) -> None:
     process = run_cli("ask", "专利授权量是多少？", config=fresh_config, check=False)
     assert process.returncode == 2 and "assistant index build" in process.stderr
+
+
+def test_build_skips_an_unreadable_file_and_strict_refuses(fresh_config: Config, tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "city.md").write_text("# 某市2010年统计公报\n\n全市常住人口达到1,270万人。", encoding="utf-8")
+    (docs / "x.pdf").write_bytes(b"%PDF-1.4\n\x00\x13 garbage \xff\xfe no objects, no trailer")
+    refused = run_cli("index", "build", str(docs), "--strict", config=fresh_config, check=False)
+    error = refused.stderr.splitlines()[-1]  # after pypdf's own warnings
+    assert refused.returncode == 2 and error.startswith("error: ") and "x.pdf: the PDF could not be read (" in error
+    built = run_cli("index", "build", str(docs), config=fresh_config)
+    assert "added 1" in built.stdout
+    assert "skipped 1: x.pdf: the PDF could not be read (" in built.stdout
+
+
+def test_rebuild_advice_rebuilds_the_same_documents(
+    fresh_config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc = tmp_path / "city.md"
+    doc.write_text("# 某市2010年统计公报\n\n全市常住人口达到1,270万人。", encoding="utf-8")
+    run_cli("index", "build", str(doc), config=fresh_config)
+    monkeypatch.setenv("ASSISTANT_CHUNK_SIZE", "200")
+    refused = run_cli("ask", "某市常住人口达到多少？", config=fresh_config, check=False)
+    assert refused.returncode == 2 and "Rebuild it with `assistant index build --rebuild`" in refused.stderr
+    rebuilt = run_cli("index", "build", "--rebuild", config=fresh_config)
+    assert "added 0, updated 1, removed 0" in rebuilt.stdout
+    status = json.loads(run_cli("index", "status", "--json", config=fresh_config).stdout)
+    assert status["chunk_size"] == 200 and [d["doc_id"] for d in status["documents"]] == ["city.md"]
+
+
+def test_a_damaged_index_is_an_error_and_the_advice_repairs_it(fresh_config: Config, tmp_path: Path) -> None:
+    doc = tmp_path / "city.md"
+    doc.write_text("# 某市2010年统计公报\n\n全市常住人口达到1,270万人。", encoding="utf-8")
+    run_cli("index", "build", str(doc), config=fresh_config)
+    generation = (fresh_config.index_dir / "CURRENT").read_text(encoding="utf-8")
+    database = fresh_config.index_dir / generation / "chroma" / "chroma.sqlite3"
+    database.write_bytes(database.read_bytes()[: database.stat().st_size // 2])
+    refused = run_cli("ask", "某市常住人口达到多少？", config=fresh_config, check=False)
+    assert refused.returncode == 2
+    assert refused.stderr.startswith(f"error: the index at {fresh_config.index_dir} is damaged (")
+    assert "; run `assistant index build --rebuild` to rebuild it from its documents" in refused.stderr
+    run_cli("index", "build", "--rebuild", config=fresh_config)
+    assert "1,270万人" in run_cli("ask", "某市常住人口达到多少？", config=fresh_config).stdout
+
+
+def test_an_index_option_naming_a_file_is_an_error(fresh_config: Config, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("not an index", encoding="utf-8")
+    for args in (("ask", "某市常住人口达到多少？"), ("index", "status"), ("index", "build", str(notes))):
+        refused = run_cli(*args, "--index", str(notes), config=fresh_config, check=False)
+        assert (
+            refused.returncode == 2
+            and refused.stderr == f"error: {notes} is a file, not an index folder; choose a folder for the index.\n"
+        )
+
+
+def _mount_namespace() -> list[str] | None:
+    """A private mount namespace (as root, or through a user namespace) for a read-only bind mount."""
+    if shutil.which("unshare") is None:
+        return None
+    command = ["unshare", "--mount"] if os.geteuid() == 0 else ["unshare", "--user", "--map-root-user", "--mount"]
+    return command if subprocess.run([*command, "true"], capture_output=True).returncode == 0 else None
+
+
+def test_a_read_only_index_still_answers(fresh_config: Config, tmp_path: Path) -> None:
+    namespace = _mount_namespace()
+    if namespace is None:
+        pytest.skip("needs `unshare` with mount namespaces for a read-only bind mount")
+    doc = tmp_path / "city.md"
+    doc.write_text("# 某市2010年统计公报\n\n全市常住人口达到1,270万人。", encoding="utf-8")
+    run_cli("index", "build", str(doc), config=fresh_config)
+    index = str(fresh_config.index_dir)
+    cache = tmp_path / "cache"  # the test's own cache, sharing the user's models
+    cache.mkdir()
+    (cache / "models").symlink_to(fresh_config.models_dir)
+    script = (
+        f'mount --bind "{index}" "{index}" && mount -o remount,ro,bind "{index}"'
+        f' && ! touch "{index}/probe" 2>/dev/null && exec "$@"'
+    )
+
+    def read_only(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [*namespace, "sh", "-c", script, "sh", sys.executable, "-m", "assistant.cli", *args],
+            env={
+                **os.environ,
+                "ASSISTANT_INDEX_DIR": index,
+                "ASSISTANT_CACHE_DIR": str(cache),
+                "ASSISTANT_LLM": "none",
+            },
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+
+    asked = read_only("ask", "某市常住人口达到多少？", "--json")
+    assert asked.returncode == 0, asked.stderr
+    assert "1,270万人" in json.loads(asked.stdout)["text"]
+    assert list((cache / "read-only-index").glob("*/gen-*/chroma.sqlite3")), "answered from a copy in the cache"
+    built = read_only("index", "build", str(doc))
+    assert built.returncode == 2 and built.stderr == (
+        f"error: Cannot write in {index} (Read-only file system); build the index in a folder you can write to.\n"
+    )
