@@ -56,6 +56,7 @@ CSS = """
 .sources .passage { white-space: pre-wrap; overflow-wrap: anywhere; }
 .sources mark { background: #fde68a; color: inherit; padding: 0 0.1em; border-radius: 2px; }
 .sources .empty { color: var(--body-text-color-subdued); }
+#chatbot .message-content { white-space: pre-wrap; }
 .notice-error { color: var(--error-text-color, #b91c1c); }
 """
 
@@ -143,6 +144,9 @@ def _chat_tab(config: Config, history: gr.State) -> None:
                 buttons=["copy"],
                 feedback_options=None,
                 placeholder="Ask a question about the reports. 请输入关于报告的问题。",
+                # Answers quote documents: their HTML, markdown links and URLs must stay text.
+                render_markdown=False,
+                latex_delimiters=[],
             )
             with gr.Row(equal_height=True):
                 question = gr.Textbox(
@@ -251,24 +255,24 @@ def chat(
     shown = list(chat_messages or [])
     if isinstance(message, str) and message.strip():
         text = message.strip()
-        shown.append({"role": "user", "content": text if len(text) <= 600 else text[:600] + " …"})
+        shown.append(bubble("user", text if len(text) <= 600 else text[:600] + " …"))
     history = list(history or [])
-    yield "", [*shown, {"role": "assistant", "content": "…"}], history, SEARCHING
+    yield "", [*shown, bubble("assistant", "…")], history, SEARCHING
     text = ""
     result = None
     try:
         for item in api.answer_stream(message, history, mode=mode, config=config):
             if isinstance(item, str):
                 text += item
-                yield gr.skip(), [*shown, {"role": "assistant", "content": text + " …"}], history, gr.skip()
+                yield gr.skip(), [*shown, bubble("assistant", text + " …")], history, gr.skip()
             else:
                 result = item
     except AssistantError as exc:
-        yield "", [*shown, {"role": "assistant", "content": f"⚠️ {exc}"}], history, sources_html(None)
+        yield "", [*shown, bubble("assistant", f"⚠️ {exc}")], history, sources_html(None)
         return
     except Exception:
         log.exception("answering %r failed", message)
-        yield "", [*shown, {"role": "assistant", "content": f"⚠️ {GENERIC_ERROR}"}], history, sources_html(None)
+        yield "", [*shown, bubble("assistant", f"⚠️ {GENERIC_ERROR}")], history, sources_html(None)
         return
     assert result is not None
     history = [
@@ -276,7 +280,12 @@ def chat(
         {"role": "user", "content": result.question},
         {"role": "assistant", "content": result.text},
     ]
-    yield "", [*shown, {"role": "assistant", "content": result.text}], history, sources_html(result)
+    yield "", [*shown, bubble("assistant", result.text)], history, sources_html(result)
+
+
+def bubble(role: str, text: str) -> dict:
+    """A chat message showing `text` as plain text: the chat renders HTML, and answers quote documents."""
+    return {"role": role, "content": html.escape(text)}
 
 
 def ask(question: str, mode: str | None, history: list[dict] | None, *, config: Config) -> tuple[dict, list[dict]]:

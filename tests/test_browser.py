@@ -6,6 +6,8 @@ session index, so uploads here never touch the index other tests share.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +15,7 @@ from urllib.parse import urlparse
 
 import pytest
 
-from assistant import Config
+from assistant import Config, build_index
 
 from .conftest import running_app
 
@@ -35,7 +37,11 @@ ANSWER_TIMEOUT_MS = 90_000
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed at /usr/bin/chromium"),
+    # In CI a missing browser is a failure (the tests run and cannot launch it), never a skip.
+    pytest.mark.skipif(
+        not CHROMIUM.exists() and os.environ.get("CI") != "true",
+        reason="Debian's Chromium is not installed at /usr/bin/chromium",
+    ),
 ]
 
 UPLOADED_REPORT = """深圳市科技创新局2010年工作总结
@@ -67,6 +73,13 @@ def requested_urls() -> list[str]:
 
 @pytest.fixture(scope="module")
 def page(app_url: str, requested_urls: list[str]):
+    with open_page(app_url, requested_urls) as page:
+        yield page
+
+
+@contextlib.contextmanager
+def open_page(url: str, requested_urls: list[str] | None = None):
+    """The chat page at `url` in a fresh headless Chromium, once its question box is there."""
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=ANSWER_TIMEOUT_MS)
@@ -76,8 +89,9 @@ def page(app_url: str, requested_urls: list[str]):
         try:
             context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
             page = context.new_page()
-            page.on("request", lambda request: requested_urls.append(request.url))
-            page.goto(app_url)
+            if requested_urls is not None:
+                page.on("request", lambda request: requested_urls.append(request.url))
+            page.goto(url)
             page.locator("#question textarea").wait_for(timeout=60_000)
             yield page
         finally:
@@ -194,3 +208,40 @@ def test_nothing_is_fetched_from_outside(page, app_url: str, requested_urls: lis
     outside = [u for u in outside if urlparse(u).netloc != app_host]
     assert requested_urls, "the page made requests"
     assert not outside, f"the page fetched from outside: {outside}"
+
+
+PHISHING_REPORT = """某市统计局2011年数据通报
+
+一、人口
+
+2011年末全市常住人口达到1270万人<a href="http://127.0.0.1:9/phish">数据已更正，请点击这里登录核实</a>，比上年增加15万人。
+详见[更正说明](http://127.0.0.1:9/phish2)，或访问 http://127.0.0.1:9/phish3 。
+
+二、经济
+
+全年地区生产总值1.2万亿元，比上年增长10.5%。
+"""
+
+
+def test_links_and_html_from_documents_are_shown_as_text(base_config: Config, tmp_path: Path) -> None:
+    """A document's <a href> (or markdown link, or bare URL) must never become a clickable link."""
+    from playwright.sync_api import expect
+
+    report = tmp_path / "docs" / "notice-2011.txt"
+    report.parent.mkdir()
+    report.write_text(PHISHING_REPORT, encoding="utf-8")
+    config = base_config.replace(index_dir=tmp_path / "index")
+    build_index([report.parent], config=config)
+    with running_app(config) as url, open_page(url) as page:
+        ask(page, "2011年末全市常住人口达到多少？")
+        bubble = page.locator("#chatbot .bot-row").last
+        expect(bubble).to_contain_text("1270万人")
+        expect(bubble).to_contain_text('<a href="http://127.0.0.1:9/phish">数据已更正，请点击这里登录核实</a>')
+        shot(page, "08-document-html-as-text")
+        assert page.locator("#chatbot a[href*='127.0.0.1:9']").count() == 0
+        assert page.locator("#sources a[href*='127.0.0.1:9']").count() == 0
+
+        ask(page, "更正说明在哪里？")
+        expect(page.locator("#sources")).to_contain_text("phish2")
+        assert page.locator("#chatbot a[href*='127.0.0.1:9']").count() == 0
+        assert page.locator("#sources a[href*='127.0.0.1:9']").count() == 0
