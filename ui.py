@@ -72,6 +72,12 @@ MODE_CHOICES = [
     ("llm (language model)", "llm"),
     ("extractive (quote the report)", "extractive"),
 ]
+ANSWERING_NOTICE = (
+    "Answering… A question you type now stays in the box: press Enter when this answer ends, or Stop it."
+    " 正在回答……新的问题会留在输入框中，回答结束后按回车提问，或点击停止。"
+)
+STOPPED = " (stopped 已停止)"
+STOPPED_NOTICE = "Stopped. Ask again when you are ready. 已停止。"
 SEARCHING = '<div class="sources searching"><p class="empty">Searching the reports… 正在检索…</p></div>'
 GENERIC_ERROR = (
     "Sorry, something went wrong while answering. Please try again; if it keeps happening, tell the administrator."
@@ -159,6 +165,8 @@ def _chat_tab(config: Config, history: gr.State) -> None:
                     elem_id="question",
                 )
                 send = gr.Button("Ask 提问", variant="primary", scale=1, min_width=80, elem_id="ask")
+                stop = gr.Button("Stop 停止", variant="stop", scale=1, min_width=80, elem_id="stop", visible=False)
+            notice = gr.Markdown(elem_id="chat-notice")
             with gr.Row(equal_height=False):
                 mode = gr.Radio(
                     MODE_CHOICES, value="auto", label="Answer mode 回答方式", scale=3, min_width=240, elem_id="mode"
@@ -168,16 +176,32 @@ def _chat_tab(config: Config, history: gr.State) -> None:
         with gr.Column(scale=2, min_width=300):
             sources = gr.HTML(sources_html(None), elem_id="sources")
 
-    chat_inputs = [question, chatbot, history, mode]
-    chat_outputs = [question, chatbot, history, sources]
-    chat_kwargs = {"concurrency_id": "answer", "concurrency_limit": 2, "api_visibility": "private"}
-    submitted = question.submit(partial(chat, config=config), chat_inputs, chat_outputs, **chat_kwargs)
-    clicked = send.click(partial(chat, config=config), chat_inputs, chat_outputs, **chat_kwargs)
+    chat_outputs = [question, chatbot, history, sources, notice, send, stop]
+    # One event for Enter and Ask: while it runs, both are ignored (trigger_mode "once") and a
+    # question typed meanwhile stays in the box, which the answer no longer clears.
+    answering = gr.on(
+        [question.submit, send.click],
+        partial(chat, config=config),
+        [question, chatbot, history, mode],
+        chat_outputs,
+        concurrency_id="answer",
+        concurrency_limit=2,
+        api_visibility="private",
+        trigger_mode="once",
+    )
+    stop.click(
+        stop_answer,
+        [chatbot],
+        [chatbot, sources, notice, send, stop],
+        cancels=[answering],
+        api_visibility="private",
+        queue=False,
+    )
     new_chat.click(
-        lambda: ("", [], [], sources_html(None)),
+        lambda: ("", [], [], sources_html(None), *answer_controls(streaming=False)),
         None,
         chat_outputs,
-        cancels=[submitted, clicked],
+        cancels=[answering],
         api_visibility="private",
         queue=False,
     )
@@ -257,22 +281,24 @@ def chat(
         text = message.strip()
         shown.append(bubble("user", text if len(text) <= 600 else text[:600] + " …"))
     history = list(history or [])
-    yield "", [*shown, bubble("assistant", "…")], history, SEARCHING
+    # Only the first update empties the box: a question typed while this answer streams stays there.
+    yield "", [*shown, bubble("assistant", "…")], history, SEARCHING, *answer_controls(streaming=True)
+    unchanged = (gr.skip(),) * 4
     text = ""
     result = None
     try:
         for item in api.answer_stream(message, history, mode=mode, config=config):
             if isinstance(item, str):
                 text += item
-                yield gr.skip(), [*shown, bubble("assistant", text + " …")], history, gr.skip()
+                yield gr.skip(), [*shown, bubble("assistant", text + " …")], history, *unchanged
             else:
                 result = item
     except AssistantError as exc:
-        yield "", [*shown, bubble("assistant", f"⚠️ {exc}")], history, sources_html(None)
+        yield gr.skip(), [*shown, bubble("assistant", f"⚠️ {exc}")], history, *finished(None)
         return
     except Exception:
         log.exception("answering %r failed", message)
-        yield "", [*shown, bubble("assistant", f"⚠️ {GENERIC_ERROR}")], history, sources_html(None)
+        yield gr.skip(), [*shown, bubble("assistant", f"⚠️ {GENERIC_ERROR}")], history, *finished(None)
         return
     assert result is not None
     history = [
@@ -280,12 +306,42 @@ def chat(
         {"role": "user", "content": result.question},
         {"role": "assistant", "content": result.text},
     ]
-    yield "", [*shown, bubble("assistant", result.text)], history, sources_html(result)
+    yield gr.skip(), [*shown, bubble("assistant", result.text)], history, *finished(result)
+
+
+def answer_controls(*, streaming: bool) -> tuple:
+    """The notice, Ask and Stop while an answer streams (Stop and why Enter waits) or once it has ended."""
+    return (ANSWERING_NOTICE if streaming else "", gr.update(visible=not streaming), gr.update(visible=streaming))
+
+
+def finished(result: api.Answer | None) -> tuple:
+    """The sources of a finished answer (none for an error) and the controls for the next question."""
+    return sources_html(result), *answer_controls(streaming=False)
+
+
+def stop_answer(chat_messages: list[dict] | None) -> tuple:
+    """Stop: the partial answer stays, marked as stopped, and does not join the conversation history."""
+    shown = list(chat_messages or [])
+    last = shown[-1] if shown else None
+    if last is not None and last["role"] == "assistant":
+        partial = message_text(last)
+        if partial.endswith("…"):  # still streaming (a finished answer has no trailing ellipsis)
+            # `partial` is already escaped for display; only the added words need escaping.
+            shown[-1] = {"role": "assistant", "content": partial.removesuffix("…").rstrip() + html.escape(STOPPED)}
+    return shown, sources_html(None), STOPPED_NOTICE, *answer_controls(streaming=False)[1:]
 
 
 def bubble(role: str, text: str) -> dict:
     """A chat message showing `text` as plain text: the chat renders HTML, and answers quote documents."""
     return {"role": role, "content": html.escape(text)}
+
+
+def message_text(message: dict) -> str:
+    """The text of a chat message as the Chatbot hands it back (a string or a list of parts)."""
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text", "") for part in content or [] if isinstance(part, dict))
 
 
 def ask(question: str, mode: str | None, history: list[dict] | None, *, config: Config) -> tuple[dict, list[dict]]:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -245,3 +246,66 @@ def test_links_and_html_from_documents_are_shown_as_text(base_config: Config, tm
         expect(page.locator("#sources")).to_contain_text("phish2")
         assert page.locator("#chatbot a[href*='127.0.0.1:9']").count() == 0
         assert page.locator("#sources a[href*='127.0.0.1:9']").count() == 0
+
+
+@pytest.fixture()
+def slow_app_url(corpus_index: Config, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The page over the real answers, streamed a few characters every 0.3 s as a language model does."""
+    from assistant import api
+
+    answer_stream = api.answer_stream
+
+    def slow_answer_stream(*args, **kwargs):
+        for item in answer_stream(*args, **kwargs):
+            if not isinstance(item, str):
+                yield item
+                continue
+            for start in range(0, len(item), 4):
+                time.sleep(0.3)
+                yield item[start : start + 4]
+
+    monkeypatch.setattr(api, "answer_stream", slow_answer_stream)
+    with running_app(corpus_index, read_only=True) as url:
+        yield url
+
+
+def test_a_question_typed_while_an_answer_streams_is_kept_and_stop_ends_the_answer(slow_app_url: str) -> None:
+    from playwright.sync_api import expect
+
+    with open_page(slow_app_url) as page:
+        answers = page.locator("#chatbot .bot-row")
+        box = page.locator("#question textarea")
+        notice = page.locator("#chat-notice")
+        box.fill("2007年广州市专利授权量是多少？")
+        box.press("Enter")
+        expect(page.locator("#stop")).to_be_visible()
+        expect(notice).to_contain_text("stays in the box")
+        box.fill("其中发明专利有多少件？")
+        box.press("Enter")  # while the first answer streams
+        shot(page, "09-typed-while-streaming")
+        expect(page.locator("#sources .searching")).to_have_count(0)
+        expect(answers.last).to_contain_text("8524")
+        expect(page.locator("#stop")).to_be_hidden()
+        expect(box).to_have_value("其中发明专利有多少件？")
+        assert answers.count() == 1, "the follow-up was not asked behind the user's back"
+
+        box.press("Enter")
+        expect(answers).to_have_count(2)
+        expect(page.locator("#sources .searching")).to_have_count(0)
+        expect(answers.last).to_contain_text("2894")
+        expect(box).to_have_value("")
+
+        box.fill("全年登记了多少项技术合同？")
+        box.press("Enter")
+        expect(answers).to_have_count(3)
+        page.locator("#stop").click()
+        expect(notice).to_contain_text("Stopped")
+        expect(answers.last).to_contain_text("stopped")
+        expect(page.locator("#ask")).to_be_visible()
+        expect(page.locator("#sources .searching")).to_have_count(0)
+        shot(page, "10-stopped")
+        page.wait_for_timeout(6_000)  # longer than the whole answer would have streamed
+        expect(answers.last).not_to_contain_text("169")
+
+        ask(page, "全年登记了多少项技术合同？")
+        expect(answers.last).to_contain_text("169")
