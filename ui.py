@@ -15,12 +15,14 @@ Scripts can call the `/ask` endpoint::
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import html
 import logging
 import os
 import re
 import shutil
+import socket
 import threading
 import unicodedata
 from collections.abc import Iterator
@@ -600,10 +602,12 @@ def read_auth(auth_file: str | Path | None = None) -> list[tuple[str, str]] | No
     """Logins from `user:password` lines in auth_file, else from $ASSISTANT_AUTH="user:pass,user2:pass2"."""
     if auth_file:
         path = Path(auth_file).expanduser()
-        try:
-            entries = path.read_text(encoding="utf-8").splitlines()
+        try:  # utf-8-sig: an editor's byte order mark must not become part of the first user name
+            entries = path.read_text(encoding="utf-8-sig").splitlines()
         except OSError as exc:
             raise ConfigError(f"Cannot read the auth file {path}: {exc.strerror}.") from exc
+        except UnicodeDecodeError:
+            raise ConfigError(f"The auth file {path} is not UTF-8 text: save it as UTF-8.") from None
         source = str(path)
     elif os.environ.get("ASSISTANT_AUTH", "").strip():
         entries = os.environ["ASSISTANT_AUTH"].split(",")
@@ -624,6 +628,21 @@ def read_auth(auth_file: str | Path | None = None) -> list[tuple[str, str]] | No
     return logins
 
 
+def check_port_free(host: str, port: int) -> None:
+    """Say which port is taken and how to choose another, before anything loads (Gradio would raise)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will: TIME_WAIT is free
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(
+                    f"Port {port} on {host} is already in use: stop what uses it or choose another with --port."
+                ) from None
+            raise ConfigError(f"Cannot serve on {host}:{port} ({exc.strerror}): check --host and --port.") from None
+
+
 def _warm_up(config: Config) -> None:
     try:
         api.warm_up(config=config)
@@ -641,6 +660,7 @@ def serve(
 ) -> None:
     """Serve the chat page until interrupted; local only unless `host` says otherwise."""
     auth = read_auth(auth_file)
+    check_port_free(host, port)
     if host not in ("127.0.0.1", "localhost", "::1") and auth is None:
         log.warning(
             "serving on %s without a login: anyone who can reach it can use%s it",
