@@ -19,15 +19,21 @@ import errno
 import hashlib
 import html
 import logging
+import math
 import os
 import re
 import shutil
 import socket
 import threading
+import time
 import unicodedata
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
+
+from starlette.middleware import Middleware
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant import api  # importing assistant first turns Gradio analytics off
 from assistant.config import Config
@@ -85,6 +91,10 @@ GENERIC_ERROR = (
     "Sorry, something went wrong while answering. Please try again; if it keeps happening, tell the administrator."
 )
 UPLOAD_SUFFIXES = list(SUPPORTED_SUFFIXES)
+UPLOAD_ROUTES = ("/gradio_api/upload", "/gradio_api/process_recording")  # Gradio's routes that store files
+LOGIN_FAILURES = 5
+LOGIN_WINDOW_S = 60.0
+LOGIN_LOCKOUT_S = 300.0
 
 
 # ---------------------------------------------------------------------------------------------
@@ -94,7 +104,16 @@ UPLOAD_SUFFIXES = list(SUPPORTED_SUFFIXES)
 class AssistantApp(gr.Blocks):
     """gr.Blocks with this app's safe launch defaults (Gradio 6 takes theme and CSS in launch())."""
 
+    def __init__(self, *args, read_only: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.read_only = read_only
+
     def launch(self, *args, **kwargs):  # type: ignore[override]
+        # Gradio's routes accept uploads and unlimited login attempts; these guards run before them.
+        guards = [Middleware(LoginThrottle)] + ([Middleware(NoUploads)] if self.read_only else [])
+        app_kwargs = dict(kwargs.get("app_kwargs") or {})
+        app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), *guards]
+        kwargs["app_kwargs"] = app_kwargs
         kwargs.setdefault("theme", THEME)
         kwargs.setdefault("css", CSS)
         kwargs.setdefault("share", False)
@@ -108,7 +127,7 @@ class AssistantApp(gr.Blocks):
 
 def build_app(config: Config, *, read_only: bool = False) -> gr.Blocks:
     """The chat page (and, unless read_only, the documents tab) over the index in `config`."""
-    with AssistantApp(title="Report assistant 报告问答", analytics_enabled=False) as demo:
+    with AssistantApp(title="Report assistant 报告问答", analytics_enabled=False, read_only=read_only) as demo:
         gr.Markdown(
             "## Report assistant · 报告问答\nAsk questions about the indexed reports; every answer cites its source."
         )
@@ -626,6 +645,67 @@ def read_auth(auth_file: str | Path | None = None) -> list[tuple[str, str]] | No
     if not logins:
         raise ConfigError(f"{source} holds no user:password entries.")
     return logins
+
+
+class NoUploads:
+    """ASGI middleware for a read-only page: Gradio's upload routes would store anyone's files and serve them back."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].rstrip("/").endswith(UPLOAD_ROUTES):
+            refusal = PlainTextResponse("This page is read-only: it takes no uploads.", status_code=403)
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+class LoginThrottle:
+    """ASGI middleware: a client that fails LOGIN_FAILURES logins within LOGIN_WINDOW_S seconds is
+    refused (429) for LOGIN_LOCKOUT_S seconds, so passwords cannot be guessed at network speed.
+
+    Clients are told apart by address; behind a proxy, run Gradio with the proxy's forwarded headers.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.failures: dict[str, list[float]] = {}  # client -> times of its recent failed logins
+        self.locked_until: dict[str, float] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].rstrip("/").endswith("/login"):
+            await self.app(scope, receive, send)
+            return
+        client = scope["client"][0] if scope.get("client") else "unknown"
+        now = time.monotonic()
+        wait = self.locked_until.get(client, 0.0) - now
+        if wait > 0:
+            refusal = JSONResponse(
+                {"detail": f"Too many failed logins: try again in {math.ceil(wait)} seconds."},
+                status_code=429,
+                headers={"Retry-After": str(math.ceil(wait))},
+            )
+            await refusal(scope, receive, send)
+            return
+        status = 0
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, send_noting_status)
+        if status < 400:
+            self.failures.pop(client, None)
+            return
+        recent = [t for t in self.failures.get(client, []) if now - t < LOGIN_WINDOW_S] + [now]
+        if len(recent) >= LOGIN_FAILURES:
+            self.locked_until[client] = now + LOGIN_LOCKOUT_S
+            self.failures.pop(client, None)
+        else:
+            self.failures[client] = recent
 
 
 def check_port_free(host: str, port: int) -> None:

@@ -46,3 +46,26 @@ def test_an_auth_file_that_is_not_utf8_is_a_config_error(tmp_path: Path) -> None
     logins.write_bytes("alice:été\n".encode("latin-1"))
     with pytest.raises(ConfigError, match="not UTF-8 text: save it as UTF-8"):
         ui.read_auth(logins)
+
+
+def test_a_client_guessing_passwords_is_refused_for_a_while(corpus_index: Config, tmp_path: Path) -> None:
+    logins = tmp_path / "logins"
+    logins.write_text("alice:right-pw\n", encoding="utf-8")
+    with app_with_login(corpus_index, logins, read_only=True) as url:
+        assert log_in(url, "alice", "right-pw").status_code == 200
+        for guess in range(ui.LOGIN_FAILURES):
+            assert log_in(url, "alice", f"guess-{guess}").status_code == 400
+        refused = log_in(url, "alice", "right-pw")  # even the right password, until the lockout ends
+        assert refused.status_code == 429
+        assert "Too many failed logins" in refused.json()["detail"]
+        assert 0 < int(refused.headers["Retry-After"]) <= ui.LOGIN_LOCKOUT_S
+
+
+def test_failures_spread_over_successful_logins_do_not_lock_a_user_out(corpus_index: Config, tmp_path: Path) -> None:
+    logins = tmp_path / "logins"
+    logins.write_text("alice:right-pw\n", encoding="utf-8")
+    with app_with_login(corpus_index, logins, read_only=True) as url:
+        for _ in range(3):
+            for _ in range(ui.LOGIN_FAILURES - 1):
+                assert log_in(url, "alice", "typo").status_code == 400
+            assert log_in(url, "alice", "right-pw").status_code == 200
