@@ -15,6 +15,7 @@ Scripts can call the `/ask` endpoint::
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import hashlib
 import html
@@ -41,6 +42,7 @@ from assistant.errors import AssistantError, ConfigError
 from assistant.ingest import MAX_FILE_BYTES, SUPPORTED_SUFFIXES
 
 import gradio as gr  # isort: skip
+from gradio.utils import get_upload_folder  # isort: skip
 
 log = logging.getLogger("assistant.ui")
 
@@ -461,7 +463,18 @@ def safe_filename(name: str) -> str:
 
 
 def add_files(files: list[str] | None, config: Config, progress=None) -> tuple:
-    """Check the uploads, copy them into the uploads folder and add them; all or nothing."""
+    """Check the uploads, copy them into the uploads folder and add them; all or nothing.
+
+    Gradio's temporary copies are deleted whatever happens: an added document lives in the
+    uploads folder, and a refused one must not linger in the server's temporary folder.
+    """
+    try:
+        return _add_uploads(files, config, progress)
+    finally:
+        _delete_temporary_uploads(files)
+
+
+def _add_uploads(files: list[str] | None, config: Config, progress) -> tuple:
     if not files:
         return (_error("Choose one or more files first."), gr.skip(), *refresh_outputs(config))
     problems, staged = [], []
@@ -479,7 +492,7 @@ def add_files(files: list[str] | None, config: Config, progress=None) -> tuple:
         else:
             staged.append((path, name))
     if problems:
-        return (_error("Nothing was added:", problems), gr.skip(), *refresh_outputs(config))
+        return (_error("Nothing was added:", problems), None, *refresh_outputs(config))
 
     if progress is not None:
         progress(None, desc="Reading the files…")
@@ -498,13 +511,13 @@ def add_files(files: list[str] | None, config: Config, progress=None) -> tuple:
         report = api.add_documents(targets, config=config, progress=_progress_adapter(progress))
     except AssistantError as exc:
         _delete_uploads(created, config)
-        return (_error("Nothing was added:", [str(exc)]), gr.skip(), *refresh_outputs(config))
+        return (_error("Nothing was added:", [str(exc)]), None, *refresh_outputs(config))
     except Exception:
         log.exception("adding %s failed", [n for _, n in staged])
         _delete_uploads(created, config)
         return (
             _error("Nothing was added: an unexpected error occurred (see the server log)."),
-            gr.skip(),
+            None,
             *refresh_outputs(config),
         )
     indexed = {d["path"] for d in api.index_status(config=config).get("documents", [])}
@@ -605,6 +618,18 @@ def _delete_uploads(paths: list[Path], config: Config) -> None:
             continue
         path.unlink(missing_ok=True)
         if path.parent != root and not any(path.parent.iterdir()):
+            path.parent.rmdir()
+
+
+def _delete_temporary_uploads(files: list[str] | None) -> None:
+    """Delete Gradio's temporary copies of uploaded files (each in a folder of its own); nothing outside them."""
+    root = Path(get_upload_folder()).resolve()
+    for name in files or []:
+        path = Path(name).resolve()
+        if not path.is_relative_to(root) or path.parent == root:
+            continue
+        path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # the folder still holds other files
             path.parent.rmdir()
 
 

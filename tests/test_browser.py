@@ -10,6 +10,7 @@ import contextlib
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
@@ -309,3 +310,32 @@ def test_a_question_typed_while_an_answer_streams_is_kept_and_stop_ends_the_answ
 
         ask(page, "全年登记了多少项技术合同？")
         expect(answers.last).to_contain_text("169")
+
+
+def test_uploaded_files_leave_no_temporary_copy_once_added_or_refused(page, tmp_path: Path) -> None:
+    from gradio.utils import get_upload_folder
+    from playwright.sync_api import expect
+
+    def temporary_copies(name: str) -> list[Path]:
+        return list(Path(get_upload_folder()).rglob(name))
+
+    unique = uuid.uuid4().hex[:8]
+    added = tmp_path / f"report-{unique}.txt"
+    added.write_text(UPLOADED_REPORT.replace("深圳市", "佛山市"), encoding="utf-8")
+    refused = tmp_path / f"fake-{unique}.pdf"
+    refused.write_text("这不是PDF文件。", encoding="utf-8")
+    page.get_by_role("tab", name="Documents 文档").click()
+    message = page.locator("#docs-message")
+    for upload, outcome in ((added, f"Added: {added.name}"), (refused, f"{refused.name}: not a PDF file")):
+        page.locator("#upload input[type=file]").set_input_files(str(upload))
+        expect(page.locator("#upload")).to_contain_text(upload.name)
+        for _ in range(100):  # Gradio moves the upload into its temporary folder in the background
+            if temporary_copies(upload.name):
+                break
+            page.wait_for_timeout(100)
+        assert temporary_copies(upload.name), f"Gradio keeps {upload.name} in {get_upload_folder()} until it is added"
+        page.locator("#add-docs").click()
+        expect(message).to_contain_text(outcome)
+        assert not temporary_copies(upload.name), f"{upload.name} was left in {get_upload_folder()}"
+        expect(page.locator("#upload")).not_to_contain_text(upload.name)
+    page.get_by_role("tab", name="Chat 问答").click()
