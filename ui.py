@@ -97,6 +97,11 @@ UPLOAD_ROUTES = ("/gradio_api/upload", "/gradio_api/process_recording")  # Gradi
 LOGIN_FAILURES = 5
 LOGIN_WINDOW_S = 60.0
 LOGIN_LOCKOUT_S = 300.0
+# The login page says "Incorrect Credentials" for a refused login too, so it explains the pause up front.
+LOGIN_MESSAGE = (
+    f"Report assistant 报告问答 — after {LOGIN_FAILURES} failed logins within a minute,"
+    f" logins from your address pause for {LOGIN_LOCKOUT_S / 60:.0f} minutes."
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -356,7 +361,7 @@ def stop_answer(chat_messages: list[dict] | None) -> tuple:
 
 def bubble(role: str, text: str) -> dict:
     """A chat message showing `text` as plain text: the chat renders HTML, and answers quote documents."""
-    return {"role": role, "content": html.escape(text)}
+    return {"role": role, "content": html.escape(text, quote=False)}
 
 
 def message_text(message: dict) -> str:
@@ -704,12 +709,14 @@ class LoginThrottle:
             return
         client = scope["client"][0] if scope.get("client") else "unknown"
         now = time.monotonic()
-        wait = self.locked_until.get(client, 0.0) - now
-        if wait > 0:
+        locked_until = self.locked_until.pop(client, 0.0)
+        if locked_until > now:
+            self.locked_until[client] = locked_until
+            wait = math.ceil(locked_until - now)
             refusal = JSONResponse(
-                {"detail": f"Too many failed logins: try again in {math.ceil(wait)} seconds."},
+                {"detail": f"Too many failed logins: try again in {wait} seconds."},
                 status_code=429,
-                headers={"Retry-After": str(math.ceil(wait))},
+                headers={"Retry-After": str(wait)},
             )
             await refusal(scope, receive, send)
             return
@@ -774,4 +781,4 @@ def serve(
         )
     demo = build_app(config, read_only=read_only)
     threading.Thread(target=_warm_up, args=(config,), name="warm-up", daemon=True).start()
-    demo.launch(server_name=host, server_port=port, auth=auth, auth_message="Report assistant 报告问答")
+    demo.launch(server_name=host, server_port=port, auth=auth, auth_message=LOGIN_MESSAGE)
