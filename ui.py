@@ -355,7 +355,8 @@ def stop_answer(chat_messages: list[dict] | None) -> tuple:
         partial = message_text(last)
         if partial.endswith("…"):  # still streaming (a finished answer has no trailing ellipsis)
             # `partial` is already escaped for display; only the added words need escaping.
-            shown[-1] = {"role": "assistant", "content": partial.removesuffix("…").rstrip() + html.escape(STOPPED)}
+            stopped = (partial.removesuffix("…").rstrip() + html.escape(STOPPED)).lstrip()
+            shown[-1] = {"role": "assistant", "content": stopped}
     return shown, sources_html(None), STOPPED_NOTICE, *answer_controls(streaming=False)[1:]
 
 
