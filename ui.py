@@ -15,17 +15,26 @@ Scripts can call the `/ask` endpoint::
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import hashlib
 import html
 import logging
+import math
 import os
 import re
 import shutil
+import socket
 import threading
+import time
 import unicodedata
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
+
+from starlette.middleware import Middleware
+from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant import api  # importing assistant first turns Gradio analytics off
 from assistant.config import Config
@@ -33,6 +42,7 @@ from assistant.errors import AssistantError, ConfigError
 from assistant.ingest import MAX_FILE_BYTES, SUPPORTED_SUFFIXES
 
 import gradio as gr  # isort: skip
+from gradio.utils import get_upload_folder  # isort: skip
 
 log = logging.getLogger("assistant.ui")
 
@@ -56,6 +66,7 @@ CSS = """
 .sources .passage { white-space: pre-wrap; overflow-wrap: anywhere; }
 .sources mark { background: #fde68a; color: inherit; padding: 0 0.1em; border-radius: 2px; }
 .sources .empty { color: var(--body-text-color-subdued); }
+#chatbot .message-content { white-space: pre-wrap; }
 .notice-error { color: var(--error-text-color, #b91c1c); }
 """
 
@@ -71,11 +82,26 @@ MODE_CHOICES = [
     ("llm (language model)", "llm"),
     ("extractive (quote the report)", "extractive"),
 ]
+ANSWERING_NOTICE = (
+    "Answering… A question you type now stays in the box: press Enter when this answer ends, or Stop it."
+    " 正在回答……新的问题会留在输入框中，回答结束后按回车提问，或点击停止。"
+)
+STOPPED = " (stopped 已停止)"
+STOPPED_NOTICE = "Stopped. Ask again when you are ready. 已停止。"
 SEARCHING = '<div class="sources searching"><p class="empty">Searching the reports… 正在检索…</p></div>'
 GENERIC_ERROR = (
     "Sorry, something went wrong while answering. Please try again; if it keeps happening, tell the administrator."
 )
 UPLOAD_SUFFIXES = list(SUPPORTED_SUFFIXES)
+UPLOAD_ROUTES = ("/gradio_api/upload", "/gradio_api/process_recording")  # Gradio's routes that store files
+LOGIN_FAILURES = 5
+LOGIN_WINDOW_S = 60.0
+LOGIN_LOCKOUT_S = 300.0
+# The login page says "Incorrect Credentials" for a refused login too, so it explains the pause up front.
+LOGIN_MESSAGE = (
+    f"Report assistant 报告问答 — after {LOGIN_FAILURES} failed logins within a minute,"
+    f" logins from your address pause for {LOGIN_LOCKOUT_S / 60:.0f} minutes."
+)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -85,7 +111,16 @@ UPLOAD_SUFFIXES = list(SUPPORTED_SUFFIXES)
 class AssistantApp(gr.Blocks):
     """gr.Blocks with this app's safe launch defaults (Gradio 6 takes theme and CSS in launch())."""
 
+    def __init__(self, *args, read_only: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.read_only = read_only
+
     def launch(self, *args, **kwargs):  # type: ignore[override]
+        # Gradio's routes accept uploads and unlimited login attempts; these guards run before them.
+        guards = [Middleware(LoginThrottle)] + ([Middleware(NoUploads)] if self.read_only else [])
+        app_kwargs = dict(kwargs.get("app_kwargs") or {})
+        app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), *guards]
+        kwargs["app_kwargs"] = app_kwargs
         kwargs.setdefault("theme", THEME)
         kwargs.setdefault("css", CSS)
         kwargs.setdefault("share", False)
@@ -99,7 +134,7 @@ class AssistantApp(gr.Blocks):
 
 def build_app(config: Config, *, read_only: bool = False) -> gr.Blocks:
     """The chat page (and, unless read_only, the documents tab) over the index in `config`."""
-    with AssistantApp(title="Report assistant 报告问答", analytics_enabled=False) as demo:
+    with AssistantApp(title="Report assistant 报告问答", analytics_enabled=False, read_only=read_only) as demo:
         gr.Markdown(
             "## Report assistant · 报告问答\nAsk questions about the indexed reports; every answer cites its source."
         )
@@ -143,6 +178,9 @@ def _chat_tab(config: Config, history: gr.State) -> None:
                 buttons=["copy"],
                 feedback_options=None,
                 placeholder="Ask a question about the reports. 请输入关于报告的问题。",
+                # Answers quote documents: their HTML, markdown links and URLs must stay text.
+                render_markdown=False,
+                latex_delimiters=[],
             )
             with gr.Row(equal_height=True):
                 question = gr.Textbox(
@@ -155,6 +193,8 @@ def _chat_tab(config: Config, history: gr.State) -> None:
                     elem_id="question",
                 )
                 send = gr.Button("Ask 提问", variant="primary", scale=1, min_width=80, elem_id="ask")
+                stop = gr.Button("Stop 停止", variant="stop", scale=1, min_width=80, elem_id="stop", visible=False)
+            notice = gr.Markdown(elem_id="chat-notice")
             with gr.Row(equal_height=False):
                 mode = gr.Radio(
                     MODE_CHOICES, value="auto", label="Answer mode 回答方式", scale=3, min_width=240, elem_id="mode"
@@ -164,16 +204,32 @@ def _chat_tab(config: Config, history: gr.State) -> None:
         with gr.Column(scale=2, min_width=300):
             sources = gr.HTML(sources_html(None), elem_id="sources")
 
-    chat_inputs = [question, chatbot, history, mode]
-    chat_outputs = [question, chatbot, history, sources]
-    chat_kwargs = {"concurrency_id": "answer", "concurrency_limit": 2, "api_visibility": "private"}
-    submitted = question.submit(partial(chat, config=config), chat_inputs, chat_outputs, **chat_kwargs)
-    clicked = send.click(partial(chat, config=config), chat_inputs, chat_outputs, **chat_kwargs)
+    chat_outputs = [question, chatbot, history, sources, notice, send, stop]
+    # One event for Enter and Ask: while it runs, both are ignored (trigger_mode "once") and a
+    # question typed meanwhile stays in the box, which the answer no longer clears.
+    answering = gr.on(
+        [question.submit, send.click],
+        partial(chat, config=config),
+        [question, chatbot, history, mode],
+        chat_outputs,
+        concurrency_id="answer",
+        concurrency_limit=2,
+        api_visibility="private",
+        trigger_mode="once",
+    )
+    stop.click(
+        stop_answer,
+        [chatbot],
+        [chatbot, sources, notice, send, stop],
+        cancels=[answering],
+        api_visibility="private",
+        queue=False,
+    )
     new_chat.click(
-        lambda: ("", [], [], sources_html(None)),
+        lambda: ("", [], [], sources_html(None), *answer_controls(streaming=False)),
         None,
         chat_outputs,
-        cancels=[submitted, clicked],
+        cancels=[answering],
         api_visibility="private",
         queue=False,
     )
@@ -251,24 +307,26 @@ def chat(
     shown = list(chat_messages or [])
     if isinstance(message, str) and message.strip():
         text = message.strip()
-        shown.append({"role": "user", "content": text if len(text) <= 600 else text[:600] + " …"})
+        shown.append(bubble("user", text if len(text) <= 600 else text[:600] + " …"))
     history = list(history or [])
-    yield "", [*shown, {"role": "assistant", "content": "…"}], history, SEARCHING
+    # Only the first update empties the box: a question typed while this answer streams stays there.
+    yield "", [*shown, bubble("assistant", "…")], history, SEARCHING, *answer_controls(streaming=True)
+    unchanged = (gr.skip(),) * 4
     text = ""
     result = None
     try:
         for item in api.answer_stream(message, history, mode=mode, config=config):
             if isinstance(item, str):
                 text += item
-                yield gr.skip(), [*shown, {"role": "assistant", "content": text + " …"}], history, gr.skip()
+                yield gr.skip(), [*shown, bubble("assistant", text + " …")], history, *unchanged
             else:
                 result = item
     except AssistantError as exc:
-        yield "", [*shown, {"role": "assistant", "content": f"⚠️ {exc}"}], history, sources_html(None)
+        yield gr.skip(), [*shown, bubble("assistant", f"⚠️ {exc}")], history, *finished(None)
         return
     except Exception:
         log.exception("answering %r failed", message)
-        yield "", [*shown, {"role": "assistant", "content": f"⚠️ {GENERIC_ERROR}"}], history, sources_html(None)
+        yield gr.skip(), [*shown, bubble("assistant", f"⚠️ {GENERIC_ERROR}")], history, *finished(None)
         return
     assert result is not None
     history = [
@@ -276,7 +334,43 @@ def chat(
         {"role": "user", "content": result.question},
         {"role": "assistant", "content": result.text},
     ]
-    yield "", [*shown, {"role": "assistant", "content": result.text}], history, sources_html(result)
+    yield gr.skip(), [*shown, bubble("assistant", result.text)], history, *finished(result)
+
+
+def answer_controls(*, streaming: bool) -> tuple:
+    """The notice, Ask and Stop while an answer streams (Stop and why Enter waits) or once it has ended."""
+    return (ANSWERING_NOTICE if streaming else "", gr.update(visible=not streaming), gr.update(visible=streaming))
+
+
+def finished(result: api.Answer | None) -> tuple:
+    """The sources of a finished answer (none for an error) and the controls for the next question."""
+    return sources_html(result), *answer_controls(streaming=False)
+
+
+def stop_answer(chat_messages: list[dict] | None) -> tuple:
+    """Stop: the partial answer stays, marked as stopped, and does not join the conversation history."""
+    shown = list(chat_messages or [])
+    last = shown[-1] if shown else None
+    if last is not None and last["role"] == "assistant":
+        partial = message_text(last)
+        if partial.endswith("…"):  # still streaming (a finished answer has no trailing ellipsis)
+            # `partial` is already escaped for display; only the added words need escaping.
+            stopped = (partial.removesuffix("…").rstrip() + html.escape(STOPPED)).lstrip()
+            shown[-1] = {"role": "assistant", "content": stopped}
+    return shown, sources_html(None), STOPPED_NOTICE, *answer_controls(streaming=False)[1:]
+
+
+def bubble(role: str, text: str) -> dict:
+    """A chat message showing `text` as plain text: the chat renders HTML, and answers quote documents."""
+    return {"role": role, "content": html.escape(text, quote=False)}
+
+
+def message_text(message: dict) -> str:
+    """The text of a chat message as the Chatbot hands it back (a string or a list of parts)."""
+    content = message.get("content")
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text", "") for part in content or [] if isinstance(part, dict))
 
 
 def ask(question: str, mode: str | None, history: list[dict] | None, *, config: Config) -> tuple[dict, list[dict]]:
@@ -375,7 +469,18 @@ def safe_filename(name: str) -> str:
 
 
 def add_files(files: list[str] | None, config: Config, progress=None) -> tuple:
-    """Check the uploads, copy them into the uploads folder and add them; all or nothing."""
+    """Check the uploads, copy them into the uploads folder and add them; all or nothing.
+
+    Gradio's temporary copies are deleted whatever happens: an added document lives in the
+    uploads folder, and a refused one must not linger in the server's temporary folder.
+    """
+    try:
+        return _add_uploads(files, config, progress)
+    finally:
+        _delete_temporary_uploads(files)
+
+
+def _add_uploads(files: list[str] | None, config: Config, progress) -> tuple:
     if not files:
         return (_error("Choose one or more files first."), gr.skip(), *refresh_outputs(config))
     problems, staged = [], []
@@ -393,7 +498,7 @@ def add_files(files: list[str] | None, config: Config, progress=None) -> tuple:
         else:
             staged.append((path, name))
     if problems:
-        return (_error("Nothing was added:", problems), gr.skip(), *refresh_outputs(config))
+        return (_error("Nothing was added:", problems), None, *refresh_outputs(config))
 
     if progress is not None:
         progress(None, desc="Reading the files…")
@@ -412,13 +517,13 @@ def add_files(files: list[str] | None, config: Config, progress=None) -> tuple:
         report = api.add_documents(targets, config=config, progress=_progress_adapter(progress))
     except AssistantError as exc:
         _delete_uploads(created, config)
-        return (_error("Nothing was added:", [str(exc)]), gr.skip(), *refresh_outputs(config))
+        return (_error("Nothing was added:", [str(exc)]), None, *refresh_outputs(config))
     except Exception:
         log.exception("adding %s failed", [n for _, n in staged])
         _delete_uploads(created, config)
         return (
             _error("Nothing was added: an unexpected error occurred (see the server log)."),
-            gr.skip(),
+            None,
             *refresh_outputs(config),
         )
     indexed = {d["path"] for d in api.index_status(config=config).get("documents", [])}
@@ -522,6 +627,18 @@ def _delete_uploads(paths: list[Path], config: Config) -> None:
             path.parent.rmdir()
 
 
+def _delete_temporary_uploads(files: list[str] | None) -> None:
+    """Delete Gradio's temporary copies of uploaded files (each in a folder of its own); nothing outside them."""
+    root = Path(get_upload_folder()).resolve()
+    for name in files or []:
+        path = Path(name).resolve()
+        if not path.is_relative_to(root) or path.parent == root:
+            continue
+        path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):  # the folder still holds other files
+            path.parent.rmdir()
+
+
 def _error(message: str, details: list[str] | None = None) -> str:
     lines = [f"⚠️ **{message}**", *(f"- {html.escape(d)}" for d in details or [])]
     return "\n".join(lines)
@@ -535,10 +652,12 @@ def read_auth(auth_file: str | Path | None = None) -> list[tuple[str, str]] | No
     """Logins from `user:password` lines in auth_file, else from $ASSISTANT_AUTH="user:pass,user2:pass2"."""
     if auth_file:
         path = Path(auth_file).expanduser()
-        try:
-            entries = path.read_text(encoding="utf-8").splitlines()
+        try:  # utf-8-sig: an editor's byte order mark must not become part of the first user name
+            entries = path.read_text(encoding="utf-8-sig").splitlines()
         except OSError as exc:
             raise ConfigError(f"Cannot read the auth file {path}: {exc.strerror}.") from exc
+        except UnicodeDecodeError:
+            raise ConfigError(f"The auth file {path} is not UTF-8 text: save it as UTF-8.") from None
         source = str(path)
     elif os.environ.get("ASSISTANT_AUTH", "").strip():
         entries = os.environ["ASSISTANT_AUTH"].split(",")
@@ -559,6 +678,84 @@ def read_auth(auth_file: str | Path | None = None) -> list[tuple[str, str]] | No
     return logins
 
 
+class NoUploads:
+    """ASGI middleware for a read-only page: Gradio's upload routes would store anyone's files and serve them back."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].rstrip("/").endswith(UPLOAD_ROUTES):
+            refusal = PlainTextResponse("This page is read-only: it takes no uploads.", status_code=403)
+            await refusal(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+class LoginThrottle:
+    """ASGI middleware: a client that fails LOGIN_FAILURES logins within LOGIN_WINDOW_S seconds is
+    refused (429) for LOGIN_LOCKOUT_S seconds, so passwords cannot be guessed at network speed.
+
+    Clients are told apart by address; behind a proxy, run Gradio with the proxy's forwarded headers.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+        self.failures: dict[str, list[float]] = {}  # client -> times of its recent failed logins
+        self.locked_until: dict[str, float] = {}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].rstrip("/").endswith("/login"):
+            await self.app(scope, receive, send)
+            return
+        client = scope["client"][0] if scope.get("client") else "unknown"
+        now = time.monotonic()
+        locked_until = self.locked_until.pop(client, 0.0)
+        if locked_until > now:
+            self.locked_until[client] = locked_until
+            wait = math.ceil(locked_until - now)
+            refusal = JSONResponse(
+                {"detail": f"Too many failed logins: try again in {wait} seconds."},
+                status_code=429,
+                headers={"Retry-After": str(wait)},
+            )
+            await refusal(scope, receive, send)
+            return
+        status = 0
+
+        async def send_noting_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        await self.app(scope, receive, send_noting_status)
+        if status < 400:
+            self.failures.pop(client, None)
+            return
+        recent = [t for t in self.failures.get(client, []) if now - t < LOGIN_WINDOW_S] + [now]
+        if len(recent) >= LOGIN_FAILURES:
+            self.locked_until[client] = now + LOGIN_LOCKOUT_S
+            self.failures.pop(client, None)
+        else:
+            self.failures[client] = recent
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Say which port is taken and how to choose another, before anything loads (Gradio would raise)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as the server will: TIME_WAIT is free
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(
+                    f"Port {port} on {host} is already in use: stop what uses it or choose another with --port."
+                ) from None
+            raise ConfigError(f"Cannot serve on {host}:{port} ({exc.strerror}): check --host and --port.") from None
+
+
 def _warm_up(config: Config) -> None:
     try:
         api.warm_up(config=config)
@@ -576,6 +773,7 @@ def serve(
 ) -> None:
     """Serve the chat page until interrupted; local only unless `host` says otherwise."""
     auth = read_auth(auth_file)
+    check_port_free(host, port)
     if host not in ("127.0.0.1", "localhost", "::1") and auth is None:
         log.warning(
             "serving on %s without a login: anyone who can reach it can use%s it",
@@ -584,4 +782,4 @@ def serve(
         )
     demo = build_app(config, read_only=read_only)
     threading.Thread(target=_warm_up, args=(config,), name="warm-up", daemon=True).start()
-    demo.launch(server_name=host, server_port=port, auth=auth, auth_message="Report assistant 报告问答")
+    demo.launch(server_name=host, server_port=port, auth=auth, auth_message=LOGIN_MESSAGE)

