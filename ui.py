@@ -514,7 +514,7 @@ def _add_uploads(files: list[str] | None, config: Config, progress) -> tuple:
                 created.append(target)
             if target not in targets:
                 targets.append(target)
-        report = api.add_documents(targets, config=config, progress=_progress_adapter(progress))
+        report = api.add_documents(targets, config=config, progress=_progress_adapter(progress), strict=True)
     except AssistantError as exc:
         _delete_uploads(created, config)
         return (_error("Nothing was added:", [str(exc)]), None, *refresh_outputs(config))
