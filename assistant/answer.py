@@ -16,6 +16,8 @@ class Source:
     score: float
     highlight: str = ""
     chunk_id: str = ""
+    # "instruction": the passage tells its reader what to answer; it is shown, never used as evidence.
+    flag: str = ""
 
 
 @dataclass
@@ -33,9 +35,12 @@ class Answer:
         return asdict(self)
 
 
-def to_sources(passages: list[Passage], highlights: dict[int, str] | None = None) -> list[Source]:
-    """Sources in retrieval order, each with the sentence it was cited for (if any)."""
+def to_sources(
+    passages: list[Passage], highlights: dict[int, str] | None = None, flags: dict[int, str] | None = None
+) -> list[Source]:
+    """Sources in the given order, each with the sentence it was cited for (if any) and its flag."""
     highlights = highlights or {}
+    flags = flags or {}
     return [
         Source(
             doc=p.doc,
@@ -45,6 +50,7 @@ def to_sources(passages: list[Passage], highlights: dict[int, str] | None = None
             score=round(p.score, 6),
             highlight=highlights.get(i, ""),
             chunk_id=p.chunk_id,
+            flag=flags.get(i, ""),
         )
         for i, p in enumerate(passages)
     ]

@@ -5,18 +5,19 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from .answer import Answer
 from .config import Config
 from .errors import AssistantError, InputError
-from .extractive import extractive_answer
+from .extractive import answer_from, answers_question, is_confident, read, refuse
 from .followup import condense_by_rules, keeps_subject
 from .indexing import BuildReport, Progress, sync_index
 from .ingest import Document, SkippedFile, load_documents, read_document, read_documents
 from .prompts import language_of
-from .retrieve import retrieve
+from .question import parse_question
+from .retrieve import Retrieval, retrieve
 from .store import check_compatible, open_store
 
 log = logging.getLogger(__name__)
@@ -173,8 +174,8 @@ def warm_up(*, index_dir: str | Path | None = None, config: Config | None = None
 
         from .prompts import template
 
-        for lang in ("en", "zh"):  # the fixed system prompts are cached by llama.cpp
-            chat_model.invoke([SystemMessage(template("system", lang)), HumanMessage("?")], max_tokens=1)
+        # The fixed system prompt is cached by llama.cpp.
+        chat_model.invoke([SystemMessage(template("read_system", "en")), HumanMessage("?")], max_tokens=1)
 
 
 def answer(
@@ -202,7 +203,10 @@ def answer_stream(
     mode: str = "auto",
     config: Config | None = None,
 ) -> Iterator[str | Answer]:
-    """Yield the answer text as it is produced, then the complete Answer."""
+    """Yield the checked answer text, then the complete Answer.
+
+    Nothing is yielded before every check has passed: a front end shows what it receives.
+    """
     started = time.perf_counter()
     config = resolve_config(config, index_dir)
     question = _check_question(question, config)
@@ -217,39 +221,19 @@ def answer_stream(
 
     tick = time.perf_counter()
     condensed = _condense(question, history, chat_model)
-    search_query, reading_query, search_checks = _search_queries(condensed, generation, chat_model)
+    queries = _search_queries(condensed, generation, chat_model)
     timings["condense"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
     with store.errors():
-        retrieval = retrieve(search_query, generation, embeddings, config)
+        retrieval = retrieve(queries.dense, generation, embeddings, config, keyword_query=queries.keyword)
     timings["retrieve"] = time.perf_counter() - tick
 
     tick = time.perf_counter()
-    lang = language_of(question)
-    if chat_model is not None:
-        from .generative import generate_answer
-
-        result = None
-        for item in generate_answer(
-            question, condensed, search_query, reading_query, retrieval, chat_model, embeddings, config, lang
-        ):
-            if isinstance(item, str):
-                if "first_token" not in timings:
-                    timings["first_token"] = time.perf_counter() - started
-                yield item
-            else:
-                result = item
-        assert result is not None
-        text, found, sources, checks, used_mode = result
-        checks = search_checks + checks
-    else:
-        text, found, sources = extractive_answer(question, reading_query, retrieval, embeddings)
-        checks, used_mode = search_checks, "extractive"
-        timings["first_token"] = time.perf_counter() - started
-        yield text
+    text, found, sources, checks, used_mode = _read_passages(question, queries, retrieval, embeddings, chat_model, mode)
     timings["answer"] = time.perf_counter() - tick
     timings["total"] = time.perf_counter() - started
+    yield text
     yield Answer(
         text=text,
         found=found,
@@ -258,8 +242,49 @@ def answer_stream(
         question=question,
         condensed_question=condensed,
         mode=used_mode,
-        checks=checks,
+        checks=queries.checks + checks,
     )
+
+
+def _read_passages(question: str, queries: Queries, retrieval: Retrieval, embeddings, chat_model, mode: str):
+    """Read the passages: extractively, by the model, or (auto) by the model only when the
+    extractive reading is unsure. Returns text, found, sources, checks and the mode that answered."""
+    if retrieval.unmatched_anchors or not retrieval.passages:
+        reason = f"no document names {', '.join(retrieval.unmatched_anchors)}" if retrieval.passages else "no passages"
+        return (*refuse(question, retrieval), [reason], "extractive")
+    asked = parse_question(question)
+    reading_question = (
+        parse_question(queries.reading) if queries.reading_is_question else asked.with_text(queries.reading)
+    )
+    if not reading_question.kind:  # a translation keeps the kind the English question word says
+        reading_question = replace(reading_question, kind=asked.kind)
+    reading = read(reading_question, retrieval.passages, embeddings, retrieval.query_vector, language_of(question))
+    extractive = (
+        answer_from(reading.best, question, retrieval.passages, reading.flagged)
+        if answers_question(reading) and reading.best is not None
+        else refuse(question, retrieval, reading.flagged)
+    )
+    if reading.question.asks_judgement:
+        return (
+            *refuse(question, retrieval, reading.flagged),
+            ["a yes/no judgement: no sentence states it"],
+            "extractive",
+        )
+    if chat_model is None or (mode == "auto" and is_confident(reading)):
+        return (*extractive, [], "extractive")
+    from .generative import model_reading
+
+    try:
+        chosen, checks = model_reading(reading, question, chat_model)
+    except AssistantError as exc:  # the model's words failed a check: the extractive reading stands
+        log.info("model reading rejected: %s", exc)
+        return (*extractive, [f"model reading rejected: {exc}", "answered extractively"], "extractive")
+    except Exception as exc:  # a server that went away, a broken model
+        log.warning("the language model failed, answering extractively: %s", exc)
+        return (*extractive, [f"model failed: {exc}", "answered extractively"], "extractive")
+    if chosen is None:
+        return (*refuse(question, retrieval, reading.flagged), checks, "llm")
+    return (*answer_from(chosen, question, retrieval.passages, reading.flagged), checks, "llm")
 
 
 def _check_question(question: object, config: Config) -> str:
@@ -289,32 +314,42 @@ def _condense(question: str, history: list[dict] | None, chat_model) -> str:
     return condense_by_rules(question, history)
 
 
-def _search_queries(condensed: str, generation, chat_model) -> tuple[str, str, list[str]]:
-    """What to search with, and what the extractive reading matches sentences with.
+@dataclass(frozen=True)
+class Queries:
+    dense: str  # embedded for the dense search
+    keyword: str  # searched by BM25
+    reading: str  # what the reader matches sentences with
+    checks: list[str]
+    reading_is_question: bool = True  # False: a bag of search terms, with no question word to align
 
-    An English question about Chinese documents is searched in Chinese: translated by the model
-    when there is one; the extractive reading uses the glossary's Chinese terms, which it was
-    measured with.
+
+def _search_queries(condensed: str, generation, chat_model) -> Queries:
+    """What to search and read with.
+
+    An English question about Chinese documents is embedded as asked (e5 is multilingual) and
+    searched by its Chinese terms: the model's translation when one is given, else the glossary's
+    general report vocabulary and pinyin names.
     """
     if "zh" not in generation.manifest.languages:
-        return condensed, condensed, []
+        return Queries(condensed, condensed, condensed, [])
     from .crosslingual import chinese_search_terms, expand_latin_terms
 
     vocabulary = generation.keyword.vocabulary
     if language_of(condensed) == "zh":
         expanded = expand_latin_terms(condensed, vocabulary)
-        return expanded, expanded, ([f"searched as: {expanded}"] if expanded != condensed else [])
+        return Queries(expanded, expanded, expanded, [f"searched as: {expanded}"] if expanded != condensed else [])
     terms = chinese_search_terms(condensed, vocabulary)
     if chat_model is None:
-        return terms, terms, [f"searched as: {terms}"]
+        return Queries(condensed, terms, terms, [f"searched as: {terms}"], reading_is_question=False)
     from .generative import translate_for_search
 
     try:
         translated = translate_for_search(condensed, chat_model)
     except AssistantError as exc:
         log.warning("translating the question failed, searching with the glossary: %s", exc)
-        return terms, terms, [f"searched as: {terms}"]
-    return translated, terms, [f"searched as: {translated}"]
+        return Queries(condensed, terms, terms, [f"searched as: {terms}"], reading_is_question=False)
+    # The translation is read like a Chinese question: its words align with the Chinese sentence.
+    return Queries(condensed, translated, translated, [f"searched and read as: {translated}"])
 
 
 def _embedder(config: Config):

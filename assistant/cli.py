@@ -94,7 +94,9 @@ def _parser() -> argparse.ArgumentParser:
 
     evaluate = commands.add_parser("eval", parents=[common], help="judge answers on a question set")
     evaluate.add_argument("questions", help="JSONL question file")
+    evaluate.add_argument("--docs", metavar="DIR", help="answer from these documents (indexed into the cache first)")
     evaluate.add_argument("--mode", default="extractive", choices=api.MODES)
+    evaluate.add_argument("--limit", type=int, metavar="N", help="judge an even sample of N questions")
     evaluate.add_argument("--json", action="store_true")
     evaluate.set_defaults(run=_eval)
     return parser
@@ -107,12 +109,13 @@ def _progress(done: int, total: int, message: str) -> None:
     print(f"\r[{'#' * filled}{'.' * (width - filled)}] {message}", end=end, file=sys.stderr, flush=True)
 
 
-def _print_report(report) -> None:
+def _print_report(report, file=None) -> None:
     print(
         f"index ({report.store}): {report.chunks_total} chunks"
         f" (embedded {report.chunks_embedded} in {report.seconds:.1f} s);"
         f" added {len(report.added)}, updated {len(report.updated)},"
-        f" removed {len(report.removed)}, unchanged {len(report.unchanged)}"
+        f" removed {len(report.removed)}, unchanged {len(report.unchanged)}",
+        file=file or sys.stdout,
     )
     if report.skipped:
         print(f"skipped {len(report.skipped)}: {'; '.join(map(str, report.skipped))}")
@@ -196,9 +199,13 @@ def _chat(args: argparse.Namespace, config: Config) -> int:
 
 
 def _eval(args: argparse.Namespace, config: Config) -> int:
-    from .evaluate import format_report, load_questions, run_eval
+    from .evaluate import eval_index_config, format_report, load_questions, run_eval, sample
 
-    report = run_eval(load_questions(args.questions), config, mode=args.mode)
+    questions = sample(load_questions(args.questions), args.limit)
+    if args.docs:
+        config = eval_index_config(args.docs, config, explicit_index=getattr(args, "index", None) is not None)
+        _print_report(api.build_index([args.docs], config=config, progress=_progress), file=sys.stderr)
+    report = run_eval(questions, config, mode=args.mode, progress=_progress)
     print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_report(report))
     return 0
 

@@ -59,6 +59,8 @@ class Config:
     candidates: int = 20
     dense_weight: float = 1.0
     keyword_weight: float = 0.5
+    # Passages of the documents that name the question's years and places, as a third ranking.
+    anchor_weight: float = 0.5
     rrf_k: int = 60
 
     # Answering. llm: "local" (bundled Qwen GGUF via xllamacpp), "none", or

@@ -50,6 +50,7 @@ class Judged:
     expected: str = ""
     doc: str = ""
     evidence: str = ""
+    checks: tuple[str, ...] = ()
 
     @property
     def confidently_wrong(self) -> bool:
@@ -193,6 +194,7 @@ def run_eval(questions: list[dict], config: Config, mode: str = "extractive", pr
                 expected=" | ".join(item.get("answers", [])),
                 doc=item.get("doc") or "",
                 evidence=item.get("evidence") or "",
+                checks=tuple(result.checks),
             )
         )
         if progress is not None:
@@ -252,6 +254,7 @@ def summarise(judged: list[Judged], mode: str) -> dict:
                 "found": r.found,
                 "mode": r.mode,
                 "doc_rank": r.doc_rank,
+                "checks": list(r.checks),
             }
             for r in judged
             if not r.correct

@@ -1,180 +1,111 @@
-"""Extractive answers: pick the sentence and clause that answer, state the figure, quote, cite.
+"""The extractive reader: find the sentence that answers and, in it, the asked span — or refuse.
 
-Sentences are scored by the question's terms (weighted by how rare they are among the
-candidates) and by embedding similarity, which also carries English questions to Chinese text.
-When no sentence covers the question well enough, the answer is "not found".
+Every sentence of the top passages is a candidate. A candidate is judged by
+- *coverage*: the question's terms (weighted by rarity among the candidates) in the sentence and
+  its passage's title and section, so the answer is about what was asked;
+- *alignment*: the words around the question word found around a span of the sentence
+  (``question.py``), which is what makes the span the asked one and not a neighbour;
+- *similarity*: multilingual-e5 between question and sentence, which also carries English
+  questions to Chinese text;
+- *anchors*: a year the question names that the sentence's own context contradicts (it names
+  other years and not this one) rules the sentence out; one it does not name at all costs a little.
+
+The answer is the span and the sentence it stands in, cited; when no candidate is good enough,
+the answer is "not found".
 """
 
 from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from .answer import Source, to_sources
+from .answer import to_sources
 from .chunk import split_clauses, split_sentences
 from .figures import Figure, english_figure, find_figures
 from .keyword import tokenize
 from .prompts import language_of, template
-from .retrieve import Passage, Retrieval, anchors_missing, years_in
+from .question import SLOT_EDGE, Question
+from .retrieve import Passage, Retrieval, place_names, years_in
 
-QUANTITY_QUESTION = re.compile(
-    r"多少|几[个件项家人名次年位大类种所批届倍]?|数量|数目|总额|金额|总量|比例|百分|增长|"
-    r"\bhow (?:many|much)\b|\bnumber of\b|\bamount\b|\btotal\b|\bpercent|\bshare of\b|\bcount\b",
-    re.IGNORECASE,
-)
 # Words that frame a question but say nothing about its subject.
 GENERIC_TERMS = frozenset(
     "年 全年 今年 去年 一年 谁 何时 哪里 共 共有 一共 总共 总 达到 达 是 有 多 少 数量 数目 情况 方面 内容 问题 什么 哪个 哪些 哪 几 多少 主要 具体 "
-    "大约 大概 左右 其中 分别 请 告诉 我 我们 呢 吗 了 的 被 成 what which who how many much was were is are the did does do in of".split()
+    "大约 大概 左右 其中 分别 请 告诉 我 我们 呢 吗 了 的 被 成 为 时候 怎样 如何 为什么 "
+    "what which who how many much was were is are the did does do in of".split()
 )
-# Calibrated for multilingual-e5: unrelated sentences of the same report score about 0.80-0.85.
-MIN_SIMILARITY = {"zh": 0.86, "en": 0.80}
-MIN_COVERAGE = 0.3
-# Sentences embedded per question: embedding is the slow part of an extractive answer, and
-# Chinese questions are ranked well by their terms, English ones only by meaning.
-SEMANTIC_CANDIDATES = {"zh": 3, "en": 8}
-PASSAGES_READ = 4
+PASSAGES_READ = 5
+# Sentences embedded per question: embedding is the slow part of an extractive answer.
+SEMANTIC_CANDIDATES = {"zh": 6, "en": 10}
+MAX_SPAN_CHARS = 60
+# An answer is its whole clause when the clause is this short: it says what the span is.
+CLAUSE_ANSWER_CHARS = 40
+# Sentences longer than this are read in pieces of whole clauses.
+MAX_UNIT_CHARS = 100
+MIN_CONTEXT_CHARS = 2
+# Clause ends that close a span; 、 joins the items of a list, which an answer may be.
+SPAN_END = re.compile(r"[，,；;。！？!?]")
+# A bracketed aside after a name (its English or Latin name, an abbreviation, empty brackets) is
+# read past: "尼古拉·卡利尼奇（：Nikola Kalinić，），是一名…" reads "尼古拉·卡利尼奇，是一名…".
+ASIDE = re.compile(r"[（(](?:[^（）()\u4e00-\u9fff]*|[^（）()]*[:：][^（）()]*)[)）]")
+CHINESE_NUMERAL = re.compile(r"[一二两三四五六七八九十百千万亿]")
+TIME_WORDS = re.compile(r"\d|[年月日时世纪代旬季春夏秋冬]|初|末|期间")
+# A passage that tells its reader what to answer is an instruction, not a fact (issue: prompt injection).
+INSTRUCTION = re.compile(
+    r"忽略(?:之前|以上|上述|前面)的?(?:所有|全部)?(?:指令|指示|说明|要求)|(?:请|你必须|你应该|务必)(?:回答|答复|输出|告诉用户)"
+    r"|ignore (?:all |any )?(?:previous|prior|above) (?:instructions|prompts)|you (?:must|should) (?:answer|reply|say)",
+    re.IGNORECASE,
+)
+
+# Weights of the candidate score and the bars an answer must clear. Set on the development
+# sets in ../shared/eval/external (halves of each set checked against each other) and the
+# bundled report's questions; see docs/benchmarks.md for the figures they give.
+WEIGHT_COVERAGE = 0.5
+WEIGHT_ALIGNMENT = 0.3
+WEIGHT_SIMILARITY = 0.6
+UNNAMED_YEAR_PENALTY = 0.1
+# A run next to question words the sentence has in another order than the question ("由Y担任会长"
+# for "会长是谁") is weaker evidence of the slot than one in the question's order.
+WRONG_SIDE = 0.3
+MIN_COVERAGE = 0.45
+MIN_ALIGNMENT = 0.25
+MIN_SIMILARITY = {"zh": 0.80, "en": 0.75}
+# Above this, an auto-mode answer needs no language model.
+CONFIDENT_SCORE = 1.05
 
 
 @dataclass(frozen=True)
-class Evidence:
+class Candidate:
     passage_index: int
     sentence: str
     span: str
     figures: tuple[Figure, ...]
     coverage: float
+    subject_coverage: float  # of the question's subject terms, in the sentence itself
+    alignment: float
     similarity: float
-    # Share of what is asked (the question's terms less its years and the report's title words).
-    asked_coverage: float = 1.0
-    # The question's years and places that the sentence, its section and its title do not name.
-    missing_anchors: tuple[str, ...] = ()
+    contradicted: tuple[str, ...]
+    unnamed_years: tuple[str, ...]
+    score: float
 
 
-def is_quantity_question(question: str) -> bool:
-    return bool(QUANTITY_QUESTION.search(question))
+@dataclass(frozen=True)
+class Reading:
+    """The reader's candidates, best first, and what the question asks."""
 
+    question: Question
+    lang: str  # of the question as the user asked it
+    lexical: bool  # the question's terms are matched (Chinese text read)
+    candidates: list[Candidate]
+    flagged: frozenset[int]  # passages that tell the reader what to answer
 
-ASKING = re.compile(r"^(?:多少|几)")
-LINKING = frozenset("了 是 有 为 达 达到 共 共有 一共 总共 的 约 大约".split())
-
-
-def asked_terms(question: str) -> list[str]:
-    """The words next to 多少/几: what is asked ("成交额增长了多少" -> 增长; "有多少家企业" -> 企业)."""
-    from .keyword import segment
-
-    words = [w for w in segment(question) if w.strip()]
-    asked: list[str] = []
-    for i, word in enumerate(words):
-        if not ASKING.match(word):
-            continue
-        before = [w for w in words[:i] if w not in LINKING]
-        after = [
-            w for w in words[i + 1 :] if w not in LINKING and len(w) > 1 and not re.fullmatch(r"[？?。，,！!]+", w)
-        ]
-        asked += before[-1:] + after[:1]
-    return asked
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
 
 
 def question_terms(question: str) -> list[str]:
-    seen: dict[str, None] = {}
-    for term in tokenize(question):
-        if term not in GENERIC_TERMS and term not in seen:
-            seen[term] = None
-    return list(seen)
-
-
-def find_evidence(
-    question: str,
-    passages: list[Passage],
-    embeddings,
-    query_vector: list[float],
-    lang: str,
-    *,
-    focus: str | None = None,
-) -> Evidence | None:
-    """The best answering sentence among the top passages, or None when none answers.
-
-    `question` (standalone, after condensing a follow-up) picks the sentence; `focus` (the
-    user's own words) picks the clause within it, so "总免税额呢？" states the tax figure.
-    """
-    candidates: list[tuple[int, str]] = []
-    seen: set[str] = set()
-    for index, passage in enumerate(passages[:PASSAGES_READ]):
-        for sentence in split_sentences(passage.text):
-            if sentence not in seen and len(sentence) >= 4:
-                seen.add(sentence)
-                candidates.append((index, sentence))
-    if not candidates:
-        return None
-
-    terms = question_terms(question)
-    weights = term_weights(terms, [s for _, s in candidates])
-    quantity = is_quantity_question(question)
-    asked_numbers = {f.value for f in find_figures(question)}
-
-    def context(index: int) -> str:
-        """A sentence's subject may stand in its report's title or section, not in itself."""
-        return f"{passages[index].title} {passages[index].section} "
-
-    def lexical(index: int, sentence: str) -> float:
-        score = coverage_of(context(index) + sentence, weights) + 0.05 / (1 + index)
-        if quantity and not _answer_figures(sentence, asked_numbers):
-            score *= 0.5
-        return score
-
-    ranked = sorted(candidates, key=lambda c: lexical(*c), reverse=True)
-    shortlist = ranked[: SEMANTIC_CANDIDATES[lang]]
-    shortlist_similarity = similarities(embeddings, query_vector, [s for _, s in shortlist])
-    weight_semantic = 1.0 if lang == "en" or not weights else 0.5
-
-    def combined(item: tuple[tuple[int, str], float]) -> float:
-        (index, sentence), similarity = item
-        penalty = 0.0 if (not quantity or _answer_figures(sentence, asked_numbers)) else 0.05
-        return (1 - weight_semantic) * lexical(index, sentence) + weight_semantic * similarity - penalty
-
-    (index, sentence), similarity = max(zip(shortlist, shortlist_similarity, strict=True), key=combined)
-    coverage = coverage_of(context(index) + sentence, weights) if weights else 0.0
-    # Years and the words of the report's title (its city, its office) choose the report and the
-    # sentence; the clause is chosen by what is asked.
-    title = passages[index].title
-    anchors = set(years_in(focus or question))
-    focus_terms = [
-        t for t in question_terms(focus or question) if t not in title and not any(t in a or a in t for a in anchors)
-    ]
-    focus_weights = term_weights(focus_terms, [s for _, s in candidates])
-    asked_words = [w for w in asked_terms(focus or question) if w not in title]
-    span, figures = _answer_span(
-        sentence, focus_weights or weights, quantity, asked_numbers, asked_words, embeddings, query_vector, lang
-    )
-    asked_coverage = coverage_of(sentence, focus_weights) if focus_weights else 1.0
-    missing = tuple(anchors_missing(focus or question, [context(index), sentence]))
-    return Evidence(index, sentence, span, tuple(figures), coverage, similarity, asked_coverage, missing)
-
-
-def answers_question(evidence: Evidence | None, question: str, lang: str) -> bool:
-    """The sentence is close in meaning and (for Chinese) shares enough of the question's terms."""
-    if evidence is None or evidence.missing_anchors:
-        return False
-    if is_quantity_question(question) and not evidence.figures:
-        return False
-    if lang == "zh" and (evidence.coverage < MIN_COVERAGE or evidence.asked_coverage == 0):
-        return False
-    return evidence.similarity >= MIN_SIMILARITY[lang]
-
-
-def compose(evidence: Evidence, question: str, lang: str) -> str:
-    """The answer text in the question's language: the stated answer, then the quoted sentence."""
-    if lang == "en":
-        stated = "; ".join(f"{english_figure(f)} ({f.text})" for f in evidence.figures) or f"“{evidence.span}”"
-        return template("extractive_answer", "en").format(answer=stated, span=evidence.span, sentence=evidence.sentence)
-    return template("extractive_answer", "zh").format(
-        answer=evidence.span, span=evidence.span, sentence=evidence.sentence
-    )
-
-
-def refusal(lang: str) -> str:
-    return template("refusal", lang)
+    return [t for t in dict.fromkeys(tokenize(question)) if t not in GENERIC_TERMS]
 
 
 def term_weights(terms: list[str], sentences: list[str]) -> dict[str, float]:
@@ -195,10 +126,6 @@ def coverage_of(text: str, weights: dict[str, float]) -> float:
     return sum(w for term, w in weights.items() if term in lowered) / total
 
 
-def _answer_figures(text: str, asked: set[float]) -> list[Figure]:
-    return [f for f in find_figures(text) if f.value not in asked and not f.is_year]
-
-
 def similarities(embeddings, query_vector: list[float], texts: list[str]) -> list[float]:
     if not texts:
         return []
@@ -206,68 +133,320 @@ def similarities(embeddings, query_vector: list[float], texts: list[str]) -> lis
     return [sum(a * b for a, b in zip(query_vector, v, strict=True)) for v in vectors]
 
 
-def _answer_span(
-    sentence: str,
-    weights: dict[str, float],
-    quantity: bool,
-    question_numbers: set[float],
-    asked_words: list[str],
-    embeddings,
-    query_vector: list[float],
-    lang: str,
-) -> tuple[str, list[Figure]]:
-    """The clause that answers; for a figure, the clause (and the next one) that states it.
+def reading_units(text: str) -> list[str]:
+    """Sentences, with the long ones (judgments run on for hundreds of characters without a full
+    stop) cut at clause ends into pieces a reader can quote."""
+    units: list[str] = []
+    for sentence in split_sentences(text):
+        if len(sentence) <= MAX_UNIT_CHARS:
+            units.append(sentence)
+            continue
+        piece = ""
+        for clause in split_clauses(sentence):
+            if piece and len(piece) + len(clause) > MAX_UNIT_CHARS:
+                units.append(piece)
+                piece = ""
+            piece += clause
+        if piece:
+            units.append(piece)
+    return units
 
-    A clause holding the word next to 多少 (what is asked) wins over one that merely shares
-    more of the question's subject.
+
+def is_instruction(text: str) -> bool:
+    return bool(INSTRUCTION.search(text))
+
+
+def read(question: Question, passages: list[Passage], embeddings, query_vector: list[float], lang: str) -> Reading:
+    """Candidates from the top passages, scored and sorted best first.
+
+    `question` is what is read (a Chinese wording of an English question, or its Chinese terms);
+    `lang` is the language of the question as embedded in `query_vector`.
     """
-    clauses = split_clauses(sentence)
-    if len(clauses) == 1:
-        return _strip_end(sentence), _answer_figures(sentence, question_numbers) if quantity else []
-    if lang == "en" or not weights:
-        scores = similarities(embeddings, query_vector, clauses)
-    else:
-        scores = [coverage_of(c, weights) for c in clauses]
-    if quantity:
-        named = [i for i, clause in enumerate(clauses) if any(w in clause for w in asked_words)]
-        best = max(range(len(clauses)), key=lambda i: (scores[i], -i))
-        for first in [*named, best]:
-            for last in (first, first + 1):
-                if last < len(clauses) and _answer_figures(clauses[last], question_numbers):
-                    span = "".join(clauses[first : last + 1])
-                    return _strip_end(span), _answer_figures(clauses[last], question_numbers)
-        with_figures = [i for i in range(len(clauses)) if _answer_figures(clauses[i], question_numbers)]
-        if with_figures:
-            pick = max(with_figures, key=lambda i: scores[i])
-            return _strip_end(clauses[pick]), _answer_figures(clauses[pick], question_numbers)
-        return _strip_end(sentence), []
-    best = max(range(len(clauses)), key=lambda i: (scores[i], -i))
-    return _strip_end(clauses[best]), []
+    question_text = question.text
+    lexical = language_of(question_text) == "zh"
+    flagged = frozenset(i for i, p in enumerate(passages) if is_instruction(p.text))
+    sentences: list[tuple[int, str]] = []
+    seen: set[str] = set()
+    for index, passage in enumerate(passages[:PASSAGES_READ]):
+        if index in flagged:
+            continue
+        for sentence in reading_units(passage.text):
+            if sentence not in seen and len(sentence) >= 4:
+                seen.add(sentence)
+                sentences.append((index, sentence))
+    if not sentences:
+        return Reading(question, lang, lexical, [], flagged)
+
+    terms = question_terms(question_text)
+    weights = term_weights(terms, [s for _, s in sentences])
+    years = years_in(question_text)
+    places = place_names(question_text) if lexical else []
+    # The subject: what the question asks about, less the years, places and title words that
+    # only say which document (a figure from the right report about another thing is wrong).
+    subject = {t: w for t, w in weights.items() if t not in years and not any(t in p for p in places)}
+    drafts = []
+    for index, sentence in sentences:
+        context = f"{passages[index].title} {passages[index].section} {sentence}"
+        coverage = coverage_of(context, weights) + 0.02 / (1 + index)
+        span, alignment = asked_span(question, sentence)
+        drafts.append((index, sentence, span, alignment, coverage, context))
+    title_words = {t for index, _ in sentences for t in subject if t in passages[index].title}
+    drafts.sort(key=lambda d: d[4] + WEIGHT_ALIGNMENT * d[3], reverse=True)
+    shortlist = drafts[: SEMANTIC_CANDIDATES[lang]]
+    scores = similarities(embeddings, query_vector, [d[1] for d in shortlist])
+
+    candidates = []
+    for (index, sentence, span, alignment, coverage, context), similarity in zip(shortlist, scores, strict=True):
+        contradicted = tuple(y for y in years if y not in context and years_in(context)) + tuple(
+            p for p in places if p not in context and p[:-1] not in context
+        )
+        unnamed = tuple(y for y in years if y not in context and not years_in(context))
+        figures = tuple(f for f in find_figures(span) if not f.is_year) if question.kind == "number" else ()
+        about = {t: w for t, w in subject.items() if t not in title_words}
+        subject_coverage = coverage_of(sentence, about) if about else 1.0
+        score = (
+            (WEIGHT_COVERAGE * coverage if lexical else 0.0)
+            + WEIGHT_ALIGNMENT * alignment
+            + WEIGHT_SIMILARITY * similarity
+            - UNNAMED_YEAR_PENALTY * len(unnamed)
+            - (0.0 if fits_kind(span, question.kind) else 0.2)
+        )
+        candidates.append(
+            Candidate(
+                index,
+                sentence,
+                span,
+                figures,
+                coverage,
+                subject_coverage,
+                alignment,
+                similarity,
+                contradicted,
+                unnamed,
+                score,
+            )
+        )
+    candidates.sort(key=lambda c: (not c.contradicted, c.score), reverse=True)
+    return Reading(question, lang, lexical, candidates, flagged)
 
 
-def _strip_end(text: str) -> str:
-    return text.strip().rstrip("，、：；。,;:")
+def asked_span(question: Question, sentence: str) -> tuple[str, float]:
+    """The span of the sentence that stands where the question word stands, and how sure that is.
 
-
-def extractive_answer(
-    question: str, search_query: str, retrieval: Retrieval, embeddings
-) -> tuple[str, bool, list[Source]]:
-    """The answer text, whether the documents hold it, and the sources with the cited one first.
-
-    `search_query` (the standalone question, perhaps translated into the documents' language)
-    picks the evidence; the answer is written in the language of `question`. The cited passage
-    leads the sources because the answer's [1] points to it.
+    The sentence's characters shared with the question (runs of two or more) are its context;
+    the answer is a run of the other characters next to the context that stood next to the
+    question word ("财政总收入*增长*了多少" -> the run after 增长). When the question word is a
+    determiner ("哪个公司"), the noun after it heads the answer and is kept ("…有限公司").
+    Without a slot (English questions), the clause most like the question.
     """
+    sentence = ASIDE.sub("", sentence)
+    if not question.left and not question.right:
+        return _strip_edges(_best_clause(sentence, question)), 0.0
+    distance = _shared_runs(question, sentence)
+    best: tuple[float, int, int] | None = None
+    for start, end in _unshared_runs(sentence, distance):
+        span = _strip_edges(sentence[start:end])
+        if not span:
+            continue
+        before = distance[start - 1] if start > 0 else None
+        after = distance[end] if end < len(sentence) else None
+        score = _closeness(before, "left") + _closeness(after, "right")
+        score += 0.3 * (_closeness(before, "left") > 0 and _closeness(after, "right") > 0)
+        score += 0.5 * fits_kind(span, question.kind) + 0.5 * bool(_head_noun(question, sentence, end))
+        score -= 0.02 * max(0, len(span) - 20)
+        if best is None or score > best[0]:
+            best = (score, start, end)
+    if best is None or best[0] < 1:
+        return _strip_edges(_best_clause(sentence, question)), 0.0
+    score, start, end = best
+    span = _strip_edges(sentence[start:end])
+    if len(span) <= 2 and start > 0 and distance[start - 1] and question.kind in ("entity", "place"):
+        # A character or two glued to shared words completes a name ("鲤鱼门天后" + "宫").
+        while start > 0 and distance[start - 1] is not None:
+            start -= 1
+        span = _strip_edges(sentence[start:end])
+    span = span + _head_noun(question, sentence, end)
+    clause = _clause_around(sentence, start, end)
+    return (clause if len(clause) <= CLAUSE_ANSWER_CHARS else span), min(1.0, score / 2)
+
+
+def _clause_around(sentence: str, start: int, end: int) -> str:
+    """The clause that holds a span: the span with the words that say what it is."""
+    left = max((m.end() for m in SPAN_END.finditer(sentence, 0, start)), default=0)
+    right = SPAN_END.search(sentence, end)
+    return _strip_edges(sentence[left : right.start() if right else len(sentence)])
+
+
+Shared = tuple[str, int] | None  # the side of the question word a shared run is on, and how far
+
+
+def _closeness(shared: Shared, side: str) -> float:
+    """How much a shared neighbour says that the run is the answer: near the question word, and on
+    the side the question has it (less when the sentence has the words in another order)."""
+    if shared is None:
+        return 0.0
+    where, distance = shared
+    return (1.0 if where in (side, "both") else WRONG_SIDE) / (1 + distance / 2)
+
+
+def _shared_runs(question: Question, sentence: str) -> list[Shared]:
+    """Per sentence character: the side of the question word the question has it on and how far
+    from it (in characters other than joining words), or None when the question does not share
+    it. Greedy longest runs from the left, two characters or more."""
+    left, right = question.left, question.right
+    distance: list[Shared] = [None] * len(sentence)
+    i = 0
+    while i < len(sentence):
+        size, nearest = 0, None
+        for length in range(min(len(sentence) - i, 30), MIN_CONTEXT_CHARS - 1, -1):
+            piece = sentence[i : i + length]
+            if not piece.strip(SLOT_EDGE + "，。；、（）()《》“”"):
+                continue
+            gaps = [("left", _content_chars(left[at + length :])) for at in _find_all(left, piece)]
+            gaps += [("right", _content_chars(right[:at])) for at in _find_all(right, piece)]
+            if gaps:
+                sides = {side for side, _ in gaps}
+                size = length
+                nearest = ("both" if len(sides) > 1 else sides.pop(), min(d for _, d in gaps))
+                break
+        if size:
+            distance[i : i + size] = [nearest] * size
+            i += size
+        else:
+            i += 1
+    return distance
+
+
+def _find_all(text: str, piece: str) -> list[int]:
+    found, at = [], text.find(piece)
+    while at >= 0:
+        found.append(at)
+        at = text.find(piece, at + 1)
+    return found
+
+
+def _content_chars(text: str) -> int:
+    return sum(1 for ch in text if ch not in SLOT_EDGE)
+
+
+def _unshared_runs(sentence: str, distance: list[Shared]) -> list[tuple[int, int]]:
+    """Runs of characters not shared with the question, cut at clause ends."""
+    runs = []
+    start = None
+    for i, ch in enumerate(sentence + "。"):
+        inside = i < len(sentence) and distance[i] is None and not SPAN_END.match(ch)
+        if inside and start is None:
+            start = i
+        elif not inside and start is not None:
+            runs.append((start, i))
+            start = None
+    return runs
+
+
+def _head_noun(question: Question, sentence: str, end: int) -> str:
+    """The noun a determiner question word governs ("哪个*公司*制作"), where the sentence has it next."""
+    if question.kind not in ("entity", "person", "place", "number") or not question.right:
+        return ""
+    from .keyword import segment
+
+    words = segment(question.right)
+    head = words[0] if words else ""
+    return head if head and head not in SLOT_EDGE and sentence.startswith(head, end) else ""
+
+
+def fits_kind(span: str, kind: str) -> bool:
+    """A span of the kind asked: a figure for 多少, a time for 何时, a name (not a figure) for 谁."""
+    if not span:
+        return False
+    if kind == "number":
+        return bool(re.search(r"\d", span) or CHINESE_NUMERAL.search(span))
+    if kind == "time":
+        return bool(TIME_WORDS.search(span))
+    if kind == "person":
+        return not re.fullmatch(r"[\d.,%]+", span)
+    return True
+
+
+def _best_clause(sentence: str, question: Question) -> str:
+    """The clause sharing most of the question's terms (the whole sentence when it has one clause)."""
+    clauses = [c for c in SPAN_END.split(sentence) if c.strip()]
+    if len(clauses) <= 1:
+        return sentence
+    weights = term_weights(list(question.terms), clauses)
+    scored = [(coverage_of(c, weights), -i, c) for i, c in enumerate(clauses)]
+    best = max(scored)
+    if question.kind == "number":
+        with_figures = [s for s in scored if find_figures(s[2])]
+        best = max(with_figures) if with_figures else best
+    return best[2]
+
+
+def _strip_edges(span: str) -> str:
+    """A span without joining words at its ends, nor brackets and quotes that close nothing in it."""
+    previous = None
+    while span != previous:
+        previous = span
+        span = span.strip().strip(SLOT_EDGE + "。；;")
+        span = re.sub(r"^[（(]\s*[)）]|[（(]\s*[)）]$", "", span)
+        for opening, closing in ("（）", "()", "《》", "“”", "「」"):
+            if span.startswith(closing) or (span.startswith(opening) and closing not in span):
+                span = span[1:]
+            if span.endswith(opening) or (span.endswith(closing) and opening not in span):
+                span = span[:-1]
+    return span
+
+
+def answers_question(reading: Reading) -> bool:
+    """The best candidate is about what was asked and holds an answer of the asked kind."""
+    best = reading.best
+    if best is None or reading.question.asks_judgement or best.contradicted:
+        return False
+    if not fits_kind(best.span, reading.question.kind):
+        return False
+    if reading.lexical and (best.coverage < MIN_COVERAGE or best.subject_coverage == 0):
+        return False
+    has_slot = bool(reading.question.left or reading.question.right)
+    if has_slot and best.alignment < MIN_ALIGNMENT and best.similarity < MIN_SIMILARITY[reading.lang] + 0.05:
+        return False
+    return best.similarity >= MIN_SIMILARITY[reading.lang]
+
+
+def is_confident(reading: Reading) -> bool:
+    """Sure enough to answer without asking the language model."""
+    return answers_question(reading) and reading.best is not None and reading.best.score >= CONFIDENT_SCORE
+
+
+def compose(candidate: Candidate, lang: str, document: str = "") -> str:
+    """The answer text in the question's language: the stated answer, then the quoted sentence."""
+    if lang == "en":
+        source = f" ({document})" if document else ""
+        stated = "; ".join(f"{english_figure(f)} ({f.text})" for f in candidate.figures) or f"“{candidate.span}”"
+        return template("extractive_answer", "en").format(answer=stated, sentence=candidate.sentence, source=source)
+    source = f"（《{document}》）" if document else ""
+    return template("extractive_answer", "zh").format(answer=candidate.span, sentence=candidate.sentence, source=source)
+
+
+def refusal(lang: str) -> str:
+    return template("refusal", lang)
+
+
+def answer_from(candidate: Candidate, question: str, passages: list[Passage], flagged: frozenset[int]):
+    """The composed answer with the cited passage first (its [1]) and the answering sentence highlighted."""
     lang = language_of(question)
-    if retrieval.unmatched_anchors or not retrieval.passages:
-        return refusal(lang), False, to_sources(retrieval.passages)
-    match_lang = language_of(search_query)
-    focus = question if language_of(question) == match_lang else search_query
-    evidence = find_evidence(
-        search_query, retrieval.passages, embeddings, retrieval.query_vector, match_lang, focus=focus
-    )
-    if evidence is None or not answers_question(evidence, search_query, match_lang):
-        return refusal(lang), False, to_sources(retrieval.passages)
-    cited = evidence.passage_index
-    passages = [retrieval.passages[cited], *(p for i, p in enumerate(retrieval.passages) if i != cited)]
-    return compose(evidence, question, lang), True, to_sources(passages, {0: evidence.sentence})
+    cited = candidate.passage_index
+    ordered = [passages[cited], *(p for i, p in enumerate(passages) if i != cited)]
+    warnings = {ordered.index(passages[i]): "instruction" for i in flagged}
+    # Several documents answer "我市" and "今年" differently: the answer names the one it read.
+    document = (passages[cited].title or passages[cited].doc) if len({p.doc for p in passages}) > 1 else ""
+    sources = to_sources(ordered, {0: candidate.sentence}, warnings)
+    return compose(candidate, lang, document), True, sources
+
+
+def refuse(question: str, retrieval: Retrieval, flagged: frozenset[int] = frozenset()):
+    warnings = dict.fromkeys(flagged, "instruction")
+    return refusal(language_of(question)), False, to_sources(retrieval.passages, None, warnings)
+
+
+def with_span(candidate: Candidate, span: str) -> Candidate:
+    """The same candidate answering with another span of its sentence (the model's trim)."""
+    return replace(candidate, span=span, figures=tuple(f for f in find_figures(span) if not f.is_year))

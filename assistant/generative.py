@@ -1,245 +1,108 @@
-"""Generative answers: a chat model writes from the sentences that matter, cites them, and is checked.
+"""The language model as a reader: it picks the candidate sentence that answers and trims the span.
 
-Prompt processing is the slow part on a CPU (about 75 tokens/s here), so the prompt carries
-the best sentences of the top passages within a token budget, not whole chunks, after a
-fixed system prompt that llama.cpp keeps cached. Every figure of the answer must stand in
-the cited passages or the question; otherwise the extractive answer is given instead.
+A 1.5B model on a CPU writes fluent text that is too often about another subject, and every
+token of prompt costs about 13 ms here. So the model does not write the answer: it reads the
+extractive reader's best few candidates (a short prompt) and replies with a sentence number
+and words copied from that sentence, or with "none". What it copies is checked before anyone
+sees it: the words must stand in the chosen sentence, be of the asked kind, and the sentence
+must be about what was asked (the same bars the extractive answer clears). The model also
+translates English questions for search and condenses follow-ups.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Iterator
+import unicodedata
 
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from .answer import Source, to_sources
-from .chunk import split_sentences
-from .config import Config
 from .errors import AssistantError
-from .extractive import coverage_of, extractive_answer, question_terms, similarities, term_weights
-from .figures import numbers_in, unsupported_numbers
+from .extractive import MIN_COVERAGE, MIN_SIMILARITY, Candidate, Reading, fits_kind, with_span
 from .followup import needs_context, user_turns
 from .prompts import language_of, template
-from .retrieve import Passage, Retrieval, anchors_missing
 
 log = logging.getLogger(__name__)
-PASSAGES_IN_PROMPT = 4
-MAX_CONTEXT_SENTENCES = 4
+CANDIDATES_SHOWN = 3
+# A candidate's sentence is cut to this many characters around its span: prompt tokens are the cost.
+SENTENCE_CHARS = 120
+READ_MAX_TOKENS = 48
 CONDENSE_MAX_TOKENS = 60
 SPEAKERS = {"zh": {"user": "用户", "assistant": "助手"}, "en": {"user": "User", "assistant": "Assistant"}}
-
-# Small models paraphrase the refusal sentence; these are its usual forms.
-PARAPHRASED_REFUSAL = re.compile(
-    r"\b(?:do(?:es)? not (?:say|mention|contain|provide|specify|state|include)|(?:is|are) not (?:mentioned|provided|specified|stated|given|available)|no information)\b"
-    r"|没有(?:找到|提到|提及|相关|涉及)|未(?:提及|提到|说明|涉及)|无法(?:回答|确定|得知)",
-    re.IGNORECASE,
-)
-
-# (text, found, sources, checks, mode)
-GeneratedAnswer = tuple[str, bool, list[Source], list[str], str]
+REPLY = re.compile(r"^\s*\[?(\d+)\]?\s*[:：.、]?\s*(.+?)\s*$", re.DOTALL)
+NO_ANSWER = re.compile(r"^\W*(?:none|无|没有|无法回答|not found)\W*$", re.IGNORECASE)
 
 
-def generate_answer(
-    question: str,
-    condensed: str,
-    search_query: str,
-    reading_query: str,
-    retrieval: Retrieval,
-    chat_model,
-    embeddings,
-    config: Config,
-    lang: str,
-) -> Iterator[str | GeneratedAnswer]:
-    """Stream the model's answer, then yield the checked result."""
-    passages = retrieval.passages[:PASSAGES_IN_PROMPT]
-    if retrieval.unmatched_anchors or not passages:
-        text = template("refusal", lang)
-        yield text
-        reason = f"no document mentions {', '.join(retrieval.unmatched_anchors)}" if passages else "no passages"
-        yield text, False, to_sources(retrieval.passages), [reason], "llm"
-        return
+def model_reading(reading: Reading, question: str, chat_model) -> tuple[Candidate | None, list[str]]:
+    """The candidate the model chose with the span it copied, or None when it found no answer.
 
-    context = select_context(
-        search_query, passages, embeddings, retrieval.query_vector, language_of(search_query), config
-    )
-    quoted = [passages[i] for i in context]  # prompt order: [n] is quoted[n - 1]
-    missing = anchors_missing(
-        search_query, [f"{p.title} {p.section}" for p in quoted] + [s for c in context.values() for s in c]
-    )
-    if missing:  # the quoted text is about another year or place than the one asked
-        text = template("refusal", lang)
-        yield text
-        yield text, False, to_sources(retrieval.passages), [f"the passages do not name {', '.join(missing)}"], "llm"
-        return
-    messages = [
-        SystemMessage(template("system", lang)),
-        HumanMessage(
-            template("question", lang).format(
-                passages=format_passages(quoted, list(context.values())), question=condensed
-            )
-        ),
-    ]
-    pieces: list[str] = []
-    try:
-        for chunk in chat_model.stream(messages, max_tokens=config.llm_max_answer_tokens):
-            if chunk.content:
-                pieces.append(str(chunk.content))
-                yield str(chunk.content)
-    except AssistantError:
-        raise
-    except Exception as exc:  # a remote server that went away, a broken model: answer extractively
-        log.warning("the language model failed, answering extractively: %s", exc)
-        yield from _fallback(question, reading_query, retrieval, embeddings, [f"model failed: {exc}"])
-        return
-    text = "".join(pieces).strip()
-
-    rest = [p for p in retrieval.passages if p not in quoted]
-    if is_refusal(text, lang):
-        yield template("refusal", lang), False, to_sources(quoted + rest), [f"model answer: {text}"], "llm"
-        return
-    sentences = list(context.values())
-    checks = [f"prompt passages: {len(quoted)}", f"model answer: {text}"]
-    checked = check_answer(text, ["".join(chosen) for chosen in sentences], question)
-    if isinstance(checked, str):
-        log.warning("%s; answering extractively", checked)
-        yield from _fallback(question, reading_query, retrieval, embeddings, [*checks, checked])
-        return
-    text, cited, notes = checked
-    extractive = extractive_answer(question, reading_query, retrieval, embeddings)
-    if disagrees(text, extractive, question):
-        # A small model puts figures on the wrong subject (a subsidiary's revenue for the
-        # company's); when the extractive reading states other figures, it is the safer answer.
-        log.warning("the model's figures differ from the extractive answer's; answering extractively")
-        text, found, sources = extractive
-        yield (
-            text,
-            found,
-            sources,
-            [*checks, *notes, "figures differ from the extractive reading", "answered extractively"],
-            "extractive",
-        )
-        return
-    highlights = {i: _supporting_sentence(sentences[i], text) for i in cited}
-    yield text, True, to_sources(quoted + rest, highlights), [*checks, *notes], "llm"
-
-
-def disagrees(generated: str, extractive: tuple[str, bool, list[Source]], question: str) -> bool:
-    """Both readings state figures, and none of the extractive answer's stands in the generated one."""
-    text, found, _ = extractive
-    if not found:
-        return False
-    asked = set(numbers_in(question))
-    stated = set(numbers_in(text.splitlines()[0])) - asked
-    written = set(numbers_in(re.sub(r"\[\d+\]", " ", generated))) - asked
-    return bool(stated and written and not stated & written)
-
-
-def check_answer(text: str, quoted: list[str], question: str) -> tuple[str, list[int], list[str]] | str:
-    """The answer with verified citations, or the reason it cannot be trusted.
-
-    Every figure must stand in the cited passages (or the question). A small model often
-    cites the wrong number, so when the figures all stand in other quoted passages, the
-    citations are pointed there instead, and that is noted.
+    Raises AssistantError when the model's reply fails the checks, so the caller can decide.
     """
-    cited = cited_passages(text, len(quoted))
-    figures = [n for n in numbers_in(re.sub(r"\[\d+\]", " ", text)) if n not in set(numbers_in(question))]
-    if cited and not unsupported_numbers(text, [quoted[i] for i in cited], question):
-        return text, cited, ["figure guard passed"]
-    if figures:
-        holders = [i for i, passage in enumerate(quoted) if set(figures) & set(numbers_in(passage))]
-        if holders and not unsupported_numbers(text, [quoted[i] for i in holders], question):
-            fixed = re.sub(r"\s*\[\d+\]", "", text)
-            marks = "".join(f"[{i + 1}]" for i in holders)
-            fixed = re.sub(r"([。.!?！？]?)$", lambda m: f" {marks}{m.group(1)}", fixed, count=1)
-            return (
-                fixed,
-                holders,
-                [
-                    f"citations corrected from {[i + 1 for i in cited]} to {[i + 1 for i in holders]}",
-                    "figure guard passed",
-                ],
-            )
-        return f"figure guard failed: {unsupported_numbers(text, quoted, question)} not in the quoted passages"
-    if not cited:
-        return "the model cited no passage"
-    return text, cited, ["no figures to check"]
+    shown = [c for c in reading.candidates if not c.contradicted][:CANDIDATES_SHOWN]
+    if not shown:
+        return None, ["no candidate sentences"]
+    lines = "\n".join(f"[{n}] {_excerpt(c)}" for n, c in enumerate(shown, start=1))
+    lang = language_of(question)
+    messages = [
+        SystemMessage(template("read_system", lang)),
+        HumanMessage(template("read", lang).format(sentences=lines, question=question)),
+    ]
+    reply = str(chat_model.invoke(messages, max_tokens=READ_MAX_TOKENS).content).strip()
+    reply = reply.splitlines()[0].strip() if reply else ""
+    checks = [f"model reply: {reply}"]
+    if not reply or NO_ANSWER.match(reply):
+        return None, [*checks, "the model found no answer"]
+    match = REPLY.match(reply)
+    if not match or not 1 <= int(match.group(1)) <= len(shown):
+        raise AssistantError(f"the model's reply {reply!r} names no shown sentence")
+    chosen = shown[int(match.group(1)) - 1]
+    span = match.group(2).strip().strip("“”\"'「」。.")
+    located = locate(span, chosen.sentence)
+    if located is None:
+        raise AssistantError(f"the model's words {span!r} do not stand in sentence [{match.group(1)}]")
+    if not fits_kind(located, reading.question.kind):
+        raise AssistantError(f"the model's words {located!r} are not a {reading.question.kind} answer")
+    if not about_the_question(chosen, reading):
+        raise AssistantError(f"sentence [{match.group(1)}] is not about what was asked")
+    return with_span(chosen, located), [*checks, "the words stand in the chosen sentence", "subject checked"]
 
 
-def _fallback(
-    question: str, reading_query: str, retrieval: Retrieval, embeddings, checks: list[str]
-) -> Iterator[GeneratedAnswer]:
-    text, found, sources = extractive_answer(question, reading_query, retrieval, embeddings)
-    yield text, found, sources, [*checks, "answered extractively"], "extractive"
+def about_the_question(candidate: Candidate, reading: Reading) -> bool:
+    """The chosen sentence shares the question's subject: the bar the extractive answer clears."""
+    if candidate.contradicted:
+        return False
+    if reading.lexical:
+        return candidate.coverage >= MIN_COVERAGE and candidate.subject_coverage > 0
+    return candidate.similarity >= MIN_SIMILARITY[reading.lang]
 
 
-def select_context(
-    question: str, passages: list[Passage], embeddings, query_vector: list[float], lang: str, config: Config
-) -> dict[int, list[str]]:
-    """The sentences worth sending, per passage index, in reading order, within the token budget."""
-    from .llm import estimate_tokens
+def locate(span: str, sentence: str) -> str | None:
+    """The span as the sentence writes it, ignoring width, spaces and digit-group commas."""
 
-    candidates = [(i, j, s) for i, p in enumerate(passages) for j, s in enumerate(split_sentences(p.text))]
-    terms = question_terms(question)
-    if lang == "zh" and terms:
-        weights = term_weights(terms, [s for _, _, s in candidates])
-        scores = [coverage_of(s, weights) + 0.1 / (1 + i) for i, _, s in candidates]
-    else:
-        scores = [
-            sim + 0.01 / (1 + i)
-            for (i, _, _), sim in zip(
-                candidates, similarities(embeddings, query_vector, [s for _, _, s in candidates]), strict=True
-            )
-        ]
-    chosen: set[tuple[int, int]] = set()
-    used = 0
-    for score_index in sorted(range(len(candidates)), key=lambda k: scores[k], reverse=True):
-        i, j, sentence = candidates[score_index]
-        cost = estimate_tokens(sentence)
-        if used + cost > config.llm_prompt_budget_tokens:
-            continue
-        chosen.add((i, j))
-        used += cost
-        if len(chosen) == MAX_CONTEXT_SENTENCES:
-            break
-    context: dict[int, list[str]] = {}
-    for i, j, sentence in candidates:
-        if (i, j) in chosen:
-            context.setdefault(i, []).append(sentence)
-    return context
+    def squash(text: str) -> str:
+        return re.sub(r"[\s,，]", "", unicodedata.normalize("NFKC", text))
+
+    wanted = squash(span)
+    if not wanted:
+        return None
+    plain, positions = [], []
+    for i, ch in enumerate(sentence):
+        for piece in squash(ch):
+            plain.append(piece)
+            positions.append(i)
+    at = "".join(plain).find(wanted)
+    if at < 0:
+        return None
+    return sentence[positions[at] : positions[at + len(wanted) - 1] + 1]
 
 
-def format_passages(passages: list[Passage], sentences: list[list[str]]) -> str:
-    """Passages numbered from 1 without gaps; document titles only when several documents are quoted."""
-    several = len({p.doc for p in passages}) > 1
-    blocks = []
-    for number, (passage, chosen) in enumerate(zip(passages, sentences, strict=True), start=1):
-        title = f"《{passage.title}》" if several else ""
-        blocks.append(f"[{number}] {title}{''.join(chosen)}")
-    return "\n".join(blocks)
-
-
-def cited_passages(text: str, count: int) -> list[int]:
-    """Indices of the passages an answer cites as [n], in order of first citation."""
-    seen: list[int] = []
-    for number in re.findall(r"\[(\d+)\]", text):
-        index = int(number) - 1
-        if 0 <= index < count and index not in seen:
-            seen.append(index)
-    return seen
-
-
-def is_refusal(text: str, lang: str) -> bool:
-    """The model replied with (or began with) the fixed refusal sentence of either language."""
-
-    def squash(s: str) -> str:
-        return re.sub(r"[\W_]+", "", s).lower()
-
-    answer = squash(text)
-    if any(squash(template("refusal", code)) in answer[:80] for code in (lang, "zh", "en")):
-        return True
-    return bool(PARAPHRASED_REFUSAL.search(text)) and not re.search(r"\d", text)
+def _excerpt(candidate: Candidate) -> str:
+    sentence = candidate.sentence
+    if len(sentence) <= SENTENCE_CHARS:
+        return sentence
+    at = max(0, sentence.find(candidate.span))
+    start = max(0, min(at - SENTENCE_CHARS // 3, len(sentence) - SENTENCE_CHARS))
+    return sentence[start : start + SENTENCE_CHARS]
 
 
 def translate_for_search(question: str, chat_model) -> str:
@@ -275,13 +138,3 @@ def condense_with_model(question: str, history: list[dict], chat_model) -> str:
 def _first_line(reply) -> str:
     text = str(reply.content).strip()
     return text.splitlines()[0].strip(" \"'“”「」") if text else ""
-
-
-def _supporting_sentence(sentences: list[str], answer: str) -> str:
-    """The quoted sentence sharing the most figures (then characters) with the answer, to highlight."""
-    figures = set(numbers_in(answer))
-
-    def support(sentence: str) -> tuple[int, int]:
-        return len(figures & set(numbers_in(sentence))), len(set(sentence) & set(answer))
-
-    return max(sentences, key=support) if sentences else ""

@@ -1,7 +1,9 @@
 """Hybrid retrieval: dense (Chroma) and BM25 rankings fused by weighted reciprocal rank fusion.
 
-Questions that name a year or a place are kept to the documents about that one, so a
-look-alike report about another year or city does not answer them.
+A year or a place the question names is evidence, not a filter: the documents whose title or
+years name it rank as a third list in the fusion, so a look-alike report about another year or
+city ranks lower without being ruled out (reports say "过去一年" for the year they review).
+A year or place that no document names at all leaves the question unanswerable.
 """
 
 from __future__ import annotations
@@ -64,36 +66,32 @@ def place_names(text: str) -> list[str]:
     return sorted({w for w in words + joined if PLACE.match(w) and not NOT_A_PLACE.match(w)})
 
 
-def anchors_missing(question: str, texts: list[str]) -> list[str]:
-    """The question's years and places that none of these texts (title, section, sentence) names.
+def retrieve(
+    query: str, generation: Generation, embeddings, config: Config, keyword_query: str | None = None
+) -> Retrieval:
+    """Top passages for a query, best first, with their fused scores.
 
-    A report about 2022 that mentions 2021 in a table header does not answer for 2021 unless
-    the passage used says so.
+    `keyword_query` is what BM25 searches when it differs from the dense query: an English
+    question is embedded as asked (the embeddings are multilingual) and searched by its Chinese terms.
     """
-    joined = " ".join(texts)
-    wanted = years_in(question) + place_names(question)
-    return [a for a in wanted if a not in joined and (len(a) <= 2 or a[:-1] not in joined or a.isdigit())]
-
-
-def retrieve(query: str, generation: Generation, embeddings, config: Config) -> Retrieval:
-    """Top passages for a query, best first, with their fused scores."""
     query_vector = embeddings.embed_query(query)
     store = generation.vectorstore(embeddings)
     dense = store.similarity_search_by_vector(query_vector, k=config.candidates)
-    keyword = generation.keyword.search(query, config.candidates)
+    keyword = generation.keyword.search(keyword_query or query, config.candidates)
+    metadata = {doc.id: doc.metadata for doc in dense}
+    candidates = list(dict.fromkeys([doc.id for doc in dense] + [chunk_id for chunk_id, _ in keyword]))
+    metadata.update(generation.chunks_by_id([c for c in candidates if c not in metadata]))
+    anchored_docs, unmatched = _anchor_documents(f"{query} {keyword_query or ''}", generation)
+    anchored = [c for c in candidates if c in metadata and metadata[c]["doc_id"] in anchored_docs]
     fused = reciprocal_rank_fusion(
-        [[doc.id for doc in dense], [chunk_id for chunk_id, _ in keyword]],
-        [config.dense_weight, config.keyword_weight],
+        [[doc.id for doc in dense], [chunk_id for chunk_id, _ in keyword], anchored],
+        [config.dense_weight, config.keyword_weight, config.anchor_weight],
         k=config.rrf_k,
     )
-    allowed_docs, unmatched = _anchor_documents(query, generation)
-    metadata = {doc.id: doc.metadata for doc in dense}
-    missing = [chunk_id for chunk_id, _ in fused if chunk_id not in metadata]
-    metadata.update(generation.chunks_by_id(missing))
     passages: list[Passage] = []
     for chunk_id, score in fused:
         meta = metadata.get(chunk_id)
-        if meta is None or (allowed_docs is not None and meta["doc_id"] not in allowed_docs):
+        if meta is None:
             continue
         passages.append(
             Passage(
@@ -110,11 +108,11 @@ def retrieve(query: str, generation: Generation, embeddings, config: Config) -> 
     return Retrieval(passages=passages, query_vector=query_vector, unmatched_anchors=unmatched)
 
 
-def _anchor_documents(query: str, generation: Generation) -> tuple[set[str] | None, list[str]]:
-    """Documents that the question's years and places point to, and anchors no document covers.
+def _anchor_documents(query: str, generation: Generation) -> tuple[set[str], list[str]]:
+    """Documents that name all of the question's years and places, and anchors no document names.
 
-    A year must be mentioned by a document; a place that no document mentions at all, or a year
-    and a place that no single document has together, leave the question unanswerable.
+    A year counts when a document's title or text names it, a place when the title or the
+    index's words do.
     """
     documents = list(generation.manifest.documents.values())
     anchored: list[set[str]] = []
@@ -134,10 +132,4 @@ def _anchor_documents(query: str, generation: Generation) -> tuple[set[str] | No
             anchored.append(in_title)
         elif place not in vocabulary and stem not in vocabulary:
             unmatched.append(place)
-    if not anchored:
-        return None, unmatched
-    allowed = set.intersection(*anchored)
-    if not allowed:
-        unmatched.append("the same document")
-        return None, unmatched
-    return allowed, unmatched
+    return (set.intersection(*anchored) if anchored else set()), unmatched

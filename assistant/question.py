@@ -1,0 +1,78 @@
+"""What a question asks: its terms, the slot its question word stands in, the kind of answer.
+
+Reading-comprehension questions are written by replacing the answer in a sentence with a
+question word: "天水围河有哪三条支流？" stands for "天水围河有3条支流，分别为……". The words
+around the question word (its *left* and *right* context) therefore stand around the answer in
+the sentence that holds it, which is how the extractive reader finds the asked span.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from .keyword import tokenize
+
+# Question words, longest first. The group names the kind of answer they ask for.
+QUESTION_WORD = re.compile(
+    r"(?P<time>什么时候|什么时间|哪一年|哪年|哪一天|哪天|何时|几月几日|几时|多久|多长时间)"
+    r"|(?P<place>什么地方|哪里|哪儿|何地|何处|在哪)"
+    r"|(?P<number>多少|多大|多高|多长|多远|多重|几[个件项家人名次年位种所批届倍天岁条座只张场部篇]?)"
+    r"|(?P<reason>为什么|为何|何故|什么原因)"
+    r"|(?P<manner>怎么样|怎样|如何|怎么)"
+    r"|(?P<person>谁|何人|哪位)"
+    r"|(?P<entity>什么|何种|哪[个些种家国所条部座支款项类只名]?|何)"
+)
+# A question that asks for a judgement ("是否", "…吗？") rather than for something the text states.
+YES_NO = re.compile(r"是否|是不是|有没有|有无|能否|可否|吗[？?]?$|(?<![什怎这那多])么[？?]?$")
+# Words that name the kind of answer when no question word does ("ChatGPT的发布时间").
+ANSWER_NOUN = {
+    "time": re.compile(r"(?:时间|日期|年份|时候)$"),
+    "place": re.compile(r"(?:地点|地址|位置|所在地)$"),
+    "number": re.compile(r"(?:数量|人数|金额|总额|比例|比重|增速|增幅|总量|规模)$"),
+}
+ENGLISH_KIND = re.compile(
+    r"^\s*(?:(?P<time>when|what year|which year|what date)|(?P<place>where)|(?P<number>how (?:many|much|long|far|old|large|big))"
+    r"|(?P<reason>why)|(?P<manner>how)|(?P<person>who|whom)|(?P<entity>what|which))\b",
+    re.IGNORECASE,
+)
+ENGLISH_YES_NO = re.compile(r"^\s*(?:is|are|was|were|do|does|did|can|could|has|have|had|will|would|should)\b", re.I)
+# Function characters that join the slot to its context; they are not part of the answer.
+SLOT_EDGE = "是为有了的在于由被将把对从向与和及等即系：:，,、 "
+QUESTION_END = "？?。.!！ \n"
+
+
+@dataclass(frozen=True)
+class Question:
+    text: str
+    kind: str  # time, place, number, reason, manner, person, entity, yesno or "" (unknown)
+    left: str  # the question's words before its question word
+    right: str  # and after it
+    terms: tuple[str, ...]
+
+    @property
+    def asks_judgement(self) -> bool:
+        return self.kind == "yesno"
+
+    def with_text(self, text: str) -> Question:
+        """The same kind of question read as other words with no question word (search terms)."""
+        return Question(text, self.kind, "", "", tuple(dict.fromkeys(t for t in tokenize(text) if t.strip())))
+
+
+def parse_question(text: str) -> Question:
+    """The question's kind and slot; English questions get a kind but no slot (no shared words)."""
+    stripped = text.strip().rstrip(QUESTION_END)
+    terms = tuple(dict.fromkeys(t for t in tokenize(stripped) if t.strip()))
+    if not re.search(r"[\u4e00-\u9fff]", stripped):
+        match = ENGLISH_KIND.match(stripped)
+        kind = next((k for k, v in match.groupdict().items() if v), "") if match else ""
+        if not kind and ENGLISH_YES_NO.match(stripped):
+            kind = "yesno"
+        return Question(text, kind, "", "", terms)
+    match = QUESTION_WORD.search(stripped)
+    if YES_NO.search(stripped) and not (match and match.lastgroup in ("number", "person", "time", "place")):
+        return Question(text, "yesno", stripped, "", terms)
+    if match is None:
+        kind = next((k for k, pattern in ANSWER_NOUN.items() if pattern.search(stripped)), "")
+        return Question(text, kind, stripped, "", terms)
+    return Question(text, match.lastgroup or "", stripped[: match.start()], stripped[match.end() :], terms)
