@@ -17,6 +17,7 @@ import json
 import re
 import statistics
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -168,13 +169,24 @@ def _squash(text: str) -> str:
     return re.sub(r"(?<=\d) (?=\d)", "", normalise_numbers(text))
 
 
-def run_eval(questions: list[dict], config: Config, mode: str = "extractive", progress=None) -> dict:
+def run_eval(
+    questions: list[dict],
+    config: Config,
+    mode: str = "extractive",
+    progress=None,
+    ask: Callable[[str, list[dict]], Answer] | None = None,
+) -> dict:
+    """Ask every question (follow-ups with their conversation) and judge the answers.
+
+    `ask` replaces the assistant, so that another system is judged by the same rules.
+    """
+    ask = ask or (lambda question, history: answer(question, history, mode=mode, config=config))
     by_id = {q["id"]: q for q in questions}
     answers: dict[str, Answer] = {}
     judged: list[Judged] = []
     for number, item in enumerate(questions, start=1):
         history = _history(item, by_id, answers)
-        result = answer(item["q"], history, mode=mode, config=config)
+        result = ask(item["q"], history)
         answers[item["id"]] = result
         correct, evidence_rank, doc_rank = judge(item, result)
         judged.append(

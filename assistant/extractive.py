@@ -44,7 +44,7 @@ CLAUSE_ANSWER_CHARS = 40
 MAX_UNIT_CHARS = 100
 MIN_CONTEXT_CHARS = 2
 # Clause ends that close a span; 、 joins the items of a list, which an answer may be.
-SPAN_END = re.compile(r"[，,；;。！？!?]")
+SPAN_END = re.compile(r"[，；;。！？!?]|,(?!\d{3})")
 # A bracketed aside after a name (its English or Latin name, an abbreviation, empty brackets) is
 # read past: "尼古拉·卡利尼奇（：Nikola Kalinić，），是一名…" reads "尼古拉·卡利尼奇，是一名…".
 ASIDE = re.compile(r"[（(](?:[^（）()\u4e00-\u9fff]*|[^（）()]*[:：][^（）()]*)[)）]")
@@ -67,6 +67,9 @@ UNNAMED_YEAR_PENALTY = 0.1
 # A run next to question words the sentence has in another order than the question ("由Y担任会长"
 # for "会长是谁") is weaker evidence of the slot than one in the question's order.
 WRONG_SIDE = 0.3
+# A run must be next to question words to be the slot (a neighbour at distance 2 scores 0.5)
+# and be of the asked kind (0.5).
+MIN_RUN_SCORE = 0.9
 MIN_COVERAGE = 0.45
 MIN_ALIGNMENT = 0.25
 MIN_SIMILARITY = {"zh": 0.80, "en": 0.75}
@@ -248,15 +251,14 @@ def asked_span(question: Question, sentence: str) -> tuple[str, float]:
         span = _strip_edges(sentence[start:end])
         if not span:
             continue
-        before = distance[start - 1] if start > 0 else None
-        after = distance[end] if end < len(sentence) else None
+        before, after = _neighbour(distance, sentence, start - 1, -1), _neighbour(distance, sentence, end, 1)
         score = _closeness(before, "left") + _closeness(after, "right")
-        score += 0.3 * (_closeness(before, "left") > 0 and _closeness(after, "right") > 0)
+        score += 0.3 * bool(before and after and before[0] in ("left", "both") and after[0] in ("right", "both"))
         score += 0.5 * fits_kind(span, question.kind) + 0.5 * bool(_head_noun(question, sentence, end))
         score -= 0.02 * max(0, len(span) - 20)
         if best is None or score > best[0]:
             best = (score, start, end)
-    if best is None or best[0] < 1:
+    if best is None or best[0] < MIN_RUN_SCORE:
         return _strip_edges(_best_clause(sentence, question)), 0.0
     score, start, end = best
     span = _strip_edges(sentence[start:end])
@@ -315,6 +317,19 @@ def _shared_runs(question: Question, sentence: str) -> list[Shared]:
         else:
             i += 1
     return distance
+
+
+def _neighbour(distance: list[Shared], sentence: str, at: int, step: int) -> Shared:
+    """The shared run next to a position, looking past a joining word or a comma or two."""
+    for _ in range(3):
+        if not 0 <= at < len(sentence):
+            return None
+        if distance[at] is not None:
+            return distance[at]
+        if sentence[at] not in SLOT_EDGE:
+            return None
+        at += step
+    return None
 
 
 def _find_all(text: str, piece: str) -> list[int]:

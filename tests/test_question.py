@@ -1,0 +1,37 @@
+"""What a question asks: its kind and the words around its question word (rules only, no models)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.question import parse_question
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("该厂的厂长是谁？", "person"),
+        ("新厂房哪一年建成？", "time"),
+        ("全厂共有多少名职工？", "number"),
+        ("工厂位于哪里？", "place"),
+        ("这座桥由哪家公司设计？", "entity"),
+        ("该厂为什么停产？", "reason"),
+        ("该厂是否盈利？", "yesno"),
+        ("工厂今年盈利了吗？", "yesno"),
+        ("该厂的主要产品是什么？", "entity"),
+        ("新产品的发布时间", "time"),
+        ("When was the bridge opened?", "time"),
+        ("How many workers does the factory employ?", "number"),
+        ("Who designed the bridge?", "person"),
+        ("Did the factory make a profit?", "yesno"),
+    ],
+)
+def test_kind_of_answer(question: str, kind: str) -> None:
+    assert parse_question(question).kind == kind
+
+
+def test_words_around_the_question_word() -> None:
+    parsed = parse_question("这座桥由哪家公司设计？")
+    assert (parsed.left, parsed.right) == ("这座桥由", "公司设计")
+    assert parse_question("新产品的发布时间").left == "新产品的发布时间"
+    assert parse_question("Who designed the bridge?").left == ""
