@@ -268,11 +268,11 @@ def asked_span(question: Question, sentence: str) -> tuple[str, float]:
             start -= 1
         span = _strip_edges(sentence[start:end])
     span = span + _head_noun(question, sentence, end)
-    clause = _clause_around(sentence, start, end)
+    clause = clause_around(sentence, start, end)
     return (clause if len(clause) <= CLAUSE_ANSWER_CHARS else span), min(1.0, score / 2)
 
 
-def _clause_around(sentence: str, start: int, end: int) -> str:
+def clause_around(sentence: str, start: int, end: int) -> str:
     """The clause that holds a span: the span with the words that say what it is."""
     left = max((m.end() for m in SPAN_END.finditer(sentence, 0, start)), default=0)
     right = SPAN_END.search(sentence, end)

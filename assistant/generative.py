@@ -18,7 +18,7 @@ import unicodedata
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from .errors import AssistantError
-from .extractive import MIN_COVERAGE, MIN_SIMILARITY, Candidate, Reading, fits_kind, with_span
+from .extractive import MIN_COVERAGE, MIN_SIMILARITY, Candidate, Reading, clause_around, fits_kind, with_span
 from .followup import needs_context, user_turns
 from .prompts import language_of, template
 
@@ -60,11 +60,23 @@ def model_reading(reading: Reading, question: str, chat_model) -> tuple[Candidat
     located = locate(span, chosen.sentence)
     if located is None:
         raise AssistantError(f"the model's words {span!r} do not stand in sentence [{match.group(1)}]")
+    if not clause_shares_subject(located, chosen.sentence, reading):
+        raise AssistantError(f"the clause of {located!r} names nothing the question asks about")
     if not fits_kind(located, reading.question.kind):
         raise AssistantError(f"the model's words {located!r} are not a {reading.question.kind} answer")
     if not about_the_question(chosen, reading):
         raise AssistantError(f"sentence [{match.group(1)}] is not about what was asked")
     return with_span(chosen, located), [*checks, "the words stand in the chosen sentence", "subject checked"]
+
+
+def clause_shares_subject(span: str, sentence: str, reading: Reading) -> bool:
+    """The clause holding the model's words names one of the question's own terms (not a year): a
+    figure next to another subject in the right sentence is the commonest wrong answer."""
+    if not reading.lexical:
+        return True
+    at = sentence.find(span)
+    clause = clause_around(sentence, at, at + len(span))
+    return any(len(t) > 1 and not t.isdigit() and t in clause for t in reading.question.terms)
 
 
 def about_the_question(candidate: Candidate, reading: Reading) -> bool:
