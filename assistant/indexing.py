@@ -218,6 +218,8 @@ def _write_generation(
             added_at=now,
             years=years_in(doc.text),
             lang=text_language(doc.text),
+            chars_read=doc.chars_read,
+            chars_kept=doc.chars_kept,
         )
     stored = collection.count()
     if stored != manifest.chunk_count or len(ids) != stored:

@@ -57,6 +57,9 @@ class DocumentRecord:
     added_at: str
     years: list[str] = field(default_factory=list)
     lang: str = ""
+    # Non-space characters extracted from the file and left after cleaning: what cleaning removed.
+    chars_read: int = 0
+    chars_kept: int = 0
 
 
 @dataclass

@@ -294,3 +294,15 @@ def _tiny_pdf(text: str, *, stream_filter: str = "") -> bytes:
         out.write(f"{offset:010d} 00000 n \n".encode())
     out.write(f"trailer\n<< /Size {len(objects) + 1} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n".encode())
     return out.getvalue()
+
+
+def test_index_status_reports_the_characters_read_and_kept(fresh_config, tmp_path) -> None:
+    from assistant import build_index, index_status
+
+    page = tmp_path / "news.txt"
+    page.write_text(
+        "来源：滨江日报 5日，滨江市第三届龙舟邀请赛在东湖举行，共有48支队伍参赛。\n上一篇：无\n", encoding="utf-8"
+    )
+    build_index([page], config=fresh_config)
+    (record,) = index_status(config=fresh_config)["documents"]
+    assert record["chars_read"] > record["chars_kept"] >= 30
