@@ -320,16 +320,23 @@ def _shared_runs(question: Question, sentence: str) -> list[Shared]:
 
 
 def _neighbour(distance: list[Shared], sentence: str, at: int, step: int) -> Shared:
-    """The shared run next to a position, looking past a joining word or a comma or two."""
+    """The question words next to a position, looking past a joining word or a comma or two.
+
+    Question words standing together ("营业收入：2022年") count as one block, as near the question
+    word as its nearest member.
+    """
     for _ in range(3):
-        if not 0 <= at < len(sentence):
-            return None
-        if distance[at] is not None:
-            return distance[at]
+        if not 0 <= at < len(sentence) or distance[at] is not None:
+            break
         if sentence[at] not in SLOT_EDGE:
             return None
         at += step
-    return None
+    block: list[tuple[str, int]] = []
+    while 0 <= at < len(sentence) and (distance[at] is not None or sentence[at] in SLOT_EDGE):
+        if distance[at] is not None:
+            block.append(distance[at])  # type: ignore[arg-type]
+        at += step
+    return min(block, key=lambda shared: shared[1]) if block else None
 
 
 def _find_all(text: str, piece: str) -> list[int]:

@@ -95,10 +95,10 @@ def test_build_skips_an_unreadable_file_and_strict_refuses(fresh_config: Config,
     (docs / "x.pdf").write_bytes(b"%PDF-1.4\n\x00\x13 garbage \xff\xfe no objects, no trailer")
     refused = run_cli("index", "build", str(docs), "--strict", config=fresh_config, check=False)
     error = refused.stderr.splitlines()[-1]  # after pypdf's own warnings
-    assert refused.returncode == 2 and error.startswith("error: ") and "x.pdf: the PDF could not be read (" in error
+    assert refused.returncode == 2 and error.startswith("error: ") and "x.pdf: the PDF is damaged or uses features that cannot be read (" in error
     built = run_cli("index", "build", str(docs), config=fresh_config)
     assert "added 1" in built.stdout
-    assert "skipped 1: x.pdf: the PDF could not be read (" in built.stdout
+    assert "skipped 1: x.pdf: the PDF is damaged or uses features that cannot be read (" in built.stdout
 
 
 def test_rebuild_advice_rebuilds_the_same_documents(

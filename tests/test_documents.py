@@ -69,12 +69,18 @@ def annual_reports(base_config: Config, tmp_path_factory: pytest.TempPathFactory
 
 
 def test_other_kinds_of_report_are_answered(annual_reports: Config) -> None:
+    # 62% since the glossary entries copied from this set's answers were removed and the reader was
+    # rebuilt for documents nobody here wrote; ../shared/eval/external is the measure now (make eval).
     report = run_eval(load_questions(DATA / "annual" / "qa.jsonl"), annual_reports, mode="extractive")
-    assert report["accuracy"] >= 0.7, report["failures"]
+    assert report["accuracy"] >= 0.6, report["failures"]
     assert report["evidence_hit@3"] >= 0.9
     assert report["by_group"]["kind:refuse"]["accuracy"] >= 0.8, report["failures"]
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="known: the reader takes a subsidiary's revenue (华晟精密（越南）有限公司) for the company's (issue 9)",
+)
 def test_tables_keep_their_headers(annual_reports: Config) -> None:
     result = answer("华晟精密2022年营业收入是多少？", config=annual_reports, mode="extractive")
     assert result.sources[0].doc == "company-2022-annual-report.docx"

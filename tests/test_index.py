@@ -303,14 +303,14 @@ def test_unreadable_files_are_skipped_with_their_reasons(fresh_config: Config, t
     assert report.added == ["ok.txt"]
     reasons = {s.name: s.reason for s in report.skipped}
     assert sorted(reasons) == ["blank.txt", "x.pdf"]
-    assert reasons["x.pdf"].startswith("the PDF could not be read (") and "no text" in reasons["blank.txt"]
+    assert reasons["x.pdf"].startswith("the PDF is damaged or uses features that cannot be read (") and "no text" in reasons["blank.txt"]
     result = answer("深圳市全社会研发投入达到多少？", config=fresh_config, mode="extractive")
     assert result.found and "260亿元" in result.text
 
 
 def test_strict_builds_and_adds_refuse_naming_every_unreadable_file(fresh_config: Config, tmp_path: Path) -> None:
     docs = _folder_with_bad_files(tmp_path)
-    with pytest.raises(InputError, match=r"x\.pdf: the PDF could not be read.*") as refused:
+    with pytest.raises(InputError, match=r"x\.pdf: the PDF is damaged") as refused:
         build_index([docs], config=fresh_config, strict=True)
     assert "blank.txt: " in str(refused.value)
     assert _live(fresh_config) is None
