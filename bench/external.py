@@ -51,14 +51,16 @@ def main() -> None:
     args = parser.parse_args()
     limited = set(args.limit_modes or args.modes) if args.limit else set()
     base = Config.from_env()
-    reports: dict[str, dict[str, dict]] = {}
+    commit = _commit()
+    # Modes not run this time keep their figures from the last run (each report names its commit).
+    reports: dict[str, dict[str, dict]] = json.loads(RAW.read_text(encoding="utf-8")) if RAW.exists() else {}
     for name, (qa, docs) in question_sets().items():
         if args.sets and name not in args.sets:
             continue
         every = load_questions(qa)
         config = eval_index_config(docs or base.corpus_dir, base)
         build_index([docs or base.corpus_dir], config=config)
-        reports[name] = {}
+        reports.setdefault(name, {})
         for mode in args.modes:
             questions = sample(every, args.limit) if mode in limited else every
             started = time.perf_counter()
@@ -69,12 +71,16 @@ def main() -> None:
                 report = run_eval(questions, config, mode, ask=lambda question, _history, peer=peer: peer.ask(question))
             else:
                 report = run_eval(questions, config, mode)
-            reports[name][mode] = report
+            reports[name][mode] = {**report, "commit": commit}
             print(f"{name:<16} {mode:<10} {summary(report)}  ({time.perf_counter() - started:.0f} s)", flush=True)
     RAW.parent.mkdir(parents=True, exist_ok=True)
     RAW.write_text(json.dumps(reports, ensure_ascii=False, indent=1), encoding="utf-8")
     if not args.sets and (args.limit is None or limited != set(args.modes)):
-        replace_section(BENCHMARKS, "external", table(reports, args.modes))
+        replace_section(BENCHMARKS, "external", table(reports, [m for m in (*MODES, "peer") if _ran(reports, m)]))
+
+
+def _ran(reports: dict[str, dict[str, dict]], mode: str) -> bool:
+    return any(mode in by_mode for by_mode in reports.values())
 
 
 def summary(report: dict) -> str:
@@ -97,12 +103,20 @@ def cell(report: dict, total: int) -> str:
     return f"{text}; **CW {report['confidently_wrong']}**"
 
 
+def _commit() -> str:
+    return subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+
+
 def table(reports: dict[str, dict[str, dict]], modes: list[str]) -> str:
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout
+    commits = {m: sorted({r[m].get("commit", "?") for r in reports.values() if m in r}) for m in modes}
     lines = [
         "# Answers on question sets nobody here wrote",
         "",
-        f"`make eval` (`.venv/bin/python -m bench.external`) on commit `{commit.strip()}`. Per set: right answers of"
+        "`make eval` (`.venv/bin/python -m bench.external`), commits: "
+        + ", ".join(f"{m} `{'`, `'.join(c)}`" for m, c in commits.items())
+        + ". Per set: right answers of"
         " the answerable questions, unanswerable questions refused, and **CW**, the answerable questions answered"
         " as found and wrong (confidently wrong). An answer is right when an accepted string stands in its first"
         " paragraph (shared/eval/external/README.md). The peer is `bench/peer.py`: RecursiveCharacterTextSplitter"
