@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import http.server
 import json
 import os
 import shutil
 import socket
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -95,7 +97,11 @@ def test_build_skips_an_unreadable_file_and_strict_refuses(fresh_config: Config,
     (docs / "x.pdf").write_bytes(b"%PDF-1.4\n\x00\x13 garbage \xff\xfe no objects, no trailer")
     refused = run_cli("index", "build", str(docs), "--strict", config=fresh_config, check=False)
     error = refused.stderr.splitlines()[-1]  # after pypdf's own warnings
-    assert refused.returncode == 2 and error.startswith("error: ") and "x.pdf: the PDF is damaged or uses features that cannot be read (" in error
+    assert (
+        refused.returncode == 2
+        and error.startswith("error: ")
+        and "x.pdf: the PDF is damaged or uses features that cannot be read (" in error
+    )
     built = run_cli("index", "build", str(docs), config=fresh_config)
     assert "added 1" in built.stdout
     assert "skipped 1: x.pdf: the PDF is damaged or uses features that cannot be read (" in built.stdout
@@ -227,3 +233,47 @@ def test_a_chat_port_in_use_is_an_error_naming_it(corpus_index: Config) -> None:
     assert process.returncode == 2
     assert process.stderr.startswith(f"error: Port {port} on 127.0.0.1 is already in use"), process.stderr
     assert "--port" in process.stderr
+
+
+class _LyingChatServer(http.server.BaseHTTPRequestHandler):
+    """An OpenAI-compatible chat server whose every reply is a wrong figure with a citation."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        body = json.dumps(
+            {
+                "id": "x",
+                "object": "chat.completion",
+                "created": 0,
+                "model": "liar",
+                "choices": [
+                    {"index": 0, "message": {"role": "assistant", "content": "[1] 99999件"}, "finish_reason": "stop"}
+                ],
+                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
+            }
+        ).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.mark.parametrize("mode", ["llm", "auto"])
+def test_a_model_that_answers_a_wrong_figure_is_never_shown(corpus_index: Config, mode: str) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _LyingChatServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        llm = f"openai:liar@http://127.0.0.1:{server.server_address[1]}/v1"
+        env = {"ASSISTANT_LLM": llm, "OPENAI_API_KEY": "test"}
+        for args in (
+            ("ask", "2007年广州市专利授权量是多少？", "--mode", mode),
+            ("ask", "专利授权量是多少？", "--json"),
+        ):
+            shown = run_cli(*args, config=corpus_index, env=env).stdout
+            assert "99999" not in shown and "8524" in shown
+    finally:
+        server.shutdown()
