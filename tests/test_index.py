@@ -303,7 +303,10 @@ def test_unreadable_files_are_skipped_with_their_reasons(fresh_config: Config, t
     assert report.added == ["ok.txt"]
     reasons = {s.name: s.reason for s in report.skipped}
     assert sorted(reasons) == ["blank.txt", "x.pdf"]
-    assert reasons["x.pdf"].startswith("the PDF is damaged or uses features that cannot be read (") and "no text" in reasons["blank.txt"]
+    assert (
+        reasons["x.pdf"].startswith("the PDF is damaged or uses features that cannot be read (")
+        and "no text" in reasons["blank.txt"]
+    )
     result = answer("深圳市全社会研发投入达到多少？", config=fresh_config, mode="extractive")
     assert result.found and "260亿元" in result.text
 
