@@ -69,7 +69,6 @@ class Config:
     llm_threads: int = 2
     llm_context_tokens: int = 4096
     llm_max_answer_tokens: int = 200
-    llm_prompt_budget_tokens: int = 220
 
     # Input limits.
     max_question_chars: int = 2000

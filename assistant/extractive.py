@@ -37,7 +37,6 @@ GENERIC_TERMS = frozenset(
 PASSAGES_READ = 5
 # Sentences embedded per question: embedding is the slow part of an extractive answer.
 SEMANTIC_CANDIDATES = {"zh": 6, "en": 10}
-MAX_SPAN_CHARS = 60
 # An answer is its whole clause when the clause is this short: it says what the span is.
 CLAUSE_ANSWER_CHARS = 40
 # Sentences longer than this are read in pieces of whole clauses.

@@ -1,7 +1,7 @@
 """Figures in Chinese text: find them with their units, say them in English, check them.
 
-Used by the extractive answerer (to state a figure) and by the figure guard (every figure in a
-generated answer must stand in its sources or its question).
+Used by the reader (a figure is an answer of the asked kind, said in English for English questions)
+and by the judge of question sets (figures compared without thousands separators).
 """
 
 from __future__ import annotations
@@ -119,39 +119,3 @@ def normalise_numbers(text: str) -> str:
 def numbers_in(text: str) -> list[str]:
     """Every number written in digits, normalised ("12,057" -> "12057")."""
     return re.findall(r"\d+(?:\.\d+)?", normalise_numbers(text))
-
-
-SCALED_NUMBER = re.compile(
-    r"(?<![\d.])(\d+(?:\.\d+)?)(?:\s*(thousand|million|billion|trillion)\b|\s*(万亿|千万|百万|十万|万|亿))?",
-    re.IGNORECASE,
-)
-ENGLISH_SCALE = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
-
-
-def unsupported_numbers(answer: str, sources: list[str], question: str) -> list[str]:
-    """Figures of an answer that stand neither in its sources nor its question.
-
-    A number with a scale word must keep its value: "2.6亿元 (260 million yuan)" passes when
-    2.6亿元 is in a source, "2.6 billion yuan" does not. Citation marks [n] are not figures.
-    """
-    allowed_text = normalise_numbers(" ".join([*sources, question]))
-    allowed = {_strip_zeros(n) for n in numbers_in(allowed_text)}
-    allowed_values = [f.value for f in find_figures(allowed_text)]
-    text = re.sub(r"\[\d+\]", " ", normalise_numbers(answer))
-    bad: list[str] = []
-    for match in SCALED_NUMBER.finditer(text):
-        number, english, chinese = match.groups()
-        if english:
-            value = float(number) * ENGLISH_SCALE[english.lower()]
-            supported = any(abs(value - v) <= 1e-6 * max(1.0, v) for v in allowed_values)
-        elif chinese:
-            supported = f"{number}{chinese}" in allowed_text.replace(",", "")
-        else:
-            supported = _strip_zeros(number) in allowed
-        if not supported:
-            bad.append(match.group(0).strip())
-    return bad
-
-
-def _strip_zeros(number: str) -> str:
-    return number.rstrip("0").rstrip(".") if "." in number else number

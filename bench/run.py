@@ -301,7 +301,8 @@ def answer_all(questions: list[dict], config: Config, mode: str, recorder: Usage
                 "follow_up": bool(history),
                 "used_mode": result.mode,
                 "correct": correct,
-                "first_token_s": round(result.timings.get("first_token", float("nan")), 4),
+                # Only checked text is shown, so the first text a user sees is the whole answer.
+                "first_token_s": round(result.timings["total"], 4),
                 "total_s": round(result.timings["total"], 4),
                 "usage": recorder.last if recorder else None,
                 "answer": result.text[:200],
@@ -357,7 +358,6 @@ def bench_llm(index: str, questions: list[dict]) -> dict:
         "model_load_s": round(load_s, 3),
         "warmup_s": round(warmup, 3),
         "threads": config.llm_threads,
-        "prompt_budget_tokens": config.llm_prompt_budget_tokens,
         "prompt_tokens_p50": round(statistics.median(prompts)) if prompts else None,
         "prompt_tokens_max": max(prompts) if prompts else None,
         "prompt_evaluated_p50": round(statistics.median(evaluated)) if evaluated else None,
@@ -622,7 +622,7 @@ def render(results: dict, flags: str) -> str:
             f"| accuracy (`evaluate.judge`) | {llm_result['accuracy']:.0%} | {ex['accuracy']:.0%} | | |"
             if ex
             else f"| accuracy | {llm_result['accuracy']:.0%} | – | | |",
-            f"| answers that fell back to extractive (figure guard, refusal path) | {llm_result['fell_back_to_extractive']} of {llm_result['questions']} | | | |",
+            f"| answers whose model reading was rejected or refused (extractive answer given) | {llm_result['fell_back_to_extractive']} of {llm_result['questions']} | | | |",
             "",
             "Prompt of the answer call (from the model's usage report):",
             "",
@@ -630,7 +630,6 @@ def render(results: dict, flags: str) -> str:
             "|---|---:|",
             f"| prompt tokens p50 / max (system + passages + question, chat template included) | {llm_result['prompt_tokens_p50']} / {llm_result['prompt_tokens_max']} |",
             f"| prompt tokens actually evaluated p50 (the rest reused from llama.cpp's cache) | {llm_result['prompt_evaluated_p50']} |",
-            f"| passage budget (`Config.llm_prompt_budget_tokens`, estimated tokens) | {llm_result['prompt_budget_tokens']} |",
             f"| prompt processing p50 | {llm_result['prompt_tok_per_s_p50']} tokens/s |",
             f"| generation p50 | {llm_result['gen_tok_per_s_p50']} tokens/s, {llm_result['output_tokens_p50']} tokens per answer |",
             f"| model load (`LocalChatModel.load`) | {llm_result['model_load_s']:.2f} s |",
