@@ -52,8 +52,7 @@ def main() -> None:
     limited = set(args.limit_modes or args.modes) if args.limit else set()
     base = Config.from_env()
     commit = _commit()
-    # Modes not run this time keep their figures from the last run (each report names its commit).
-    reports: dict[str, dict[str, dict]] = json.loads(RAW.read_text(encoding="utf-8")) if RAW.exists() else {}
+    reports: dict[str, dict[str, dict]] = {}
     for name, (qa, docs) in question_sets().items():
         if args.sets and name not in args.sets:
             continue
@@ -73,6 +72,11 @@ def main() -> None:
                 report = run_eval(questions, config, mode)
             reports[name][mode] = {**report, "commit": commit}
             print(f"{name:<16} {mode:<10} {summary(report)}  ({time.perf_counter() - started:.0f} s)", flush=True)
+    # Modes not run this time keep their figures from the last run (each report names its commit).
+    earlier: dict[str, dict[str, dict]] = json.loads(RAW.read_text(encoding="utf-8")) if RAW.exists() else {}
+    for name, by_mode in reports.items():
+        earlier.setdefault(name, {}).update(by_mode)
+    reports = earlier
     RAW.parent.mkdir(parents=True, exist_ok=True)
     RAW.write_text(json.dumps(reports, ensure_ascii=False, indent=1), encoding="utf-8")
     if not args.sets and (args.limit is None or limited != set(args.modes)):
