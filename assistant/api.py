@@ -278,7 +278,9 @@ def _read_passages(
     if not reading_question.kind:  # a translation keeps the kind the English question word says
         reading_question = replace(reading_question, kind=asked.kind)
     reading = read(reading_question, retrieval.passages, embeddings, retrieval.query_vector, language_of(question))
-    sure = is_confident(reading) if confident else answers_question(reading)
+    # A translation is read only when the reading is confident: the model's wording may not be the text's.
+    translated = queries.reading_is_question and language_of(queries.reading) != language_of(question)
+    sure = is_confident(reading) if confident or translated else answers_question(reading)
     extractive = (
         answer_from(reading.best, question, retrieval.passages, reading.flagged)
         if sure and reading.best is not None

@@ -59,7 +59,13 @@ def model_reading(reading: Reading, question: str, chat_model) -> tuple[Candidat
     span = match.group(2).strip().strip("“”\"'「」。.")
     located = locate(span, chosen.sentence)
     if located is None:
-        raise AssistantError(f"the model's words {span!r} do not stand in sentence [{match.group(1)}]")
+        # A small model often names the wrong number: the words decide when one shown sentence holds them
+        # (and the clause check below still applies to it).
+        holders = [c for c in shown if locate(span, c.sentence) is not None]
+        if len(holders) != 1:
+            raise AssistantError(f"the model's words {span!r} do not stand in sentence [{match.group(1)}]")
+        chosen, located = holders[0], locate(span, holders[0].sentence)
+        checks.append(f"the words stand in sentence [{shown.index(chosen) + 1}], not [{match.group(1)}]")
     if not clause_shares_subject(located, chosen.sentence, reading):
         raise AssistantError(f"the clause of {located!r} names nothing the question asks about")
     if not fits_kind(located, reading.question.kind):
