@@ -269,11 +269,9 @@ def test_a_model_that_answers_a_wrong_figure_is_never_shown(corpus_index: Config
     try:
         llm = f"openai:liar@http://127.0.0.1:{server.server_address[1]}/v1"
         env = {"ASSISTANT_LLM": llm, "OPENAI_API_KEY": "test"}
-        for args in (
-            ("ask", "2007年广州市专利授权量是多少？", "--mode", mode),
-            ("ask", "专利授权量是多少？", "--json"),
-        ):
-            shown = run_cli(*args, config=corpus_index, env=env).stdout
-            assert "99999" not in shown and "8524" in shown
+        shown = run_cli("ask", "2007年广州市专利授权量是多少？", "--mode", mode, config=corpus_index, env=env).stdout
+        assert "99999" not in shown and "8524" in shown
+        result = json.loads(run_cli("ask", "专利授权量是多少？", "--json", config=corpus_index, env=env).stdout)
+        assert "99999" not in result["text"] and "8524" in result["text"]
     finally:
         server.shutdown()
