@@ -87,7 +87,6 @@ class Candidate:
     alignment: float
     similarity: float
     contradicted: tuple[str, ...]
-    unnamed_years: tuple[str, ...]
     score: float
 
 
@@ -224,7 +223,6 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
                 alignment,
                 similarity,
                 contradicted,
-                unnamed,
                 score,
             )
         )
@@ -447,10 +445,6 @@ def compose(candidate: Candidate, lang: str, document: str = "") -> str:
     return template("extractive_answer", "zh").format(answer=candidate.span, sentence=candidate.sentence, source=source)
 
 
-def refusal(lang: str) -> str:
-    return template("refusal", lang)
-
-
 def answer_from(candidate: Candidate, question: str, passages: list[Passage], flagged: frozenset[int]):
     """The composed answer with the cited passage first (its [1]) and the answering sentence highlighted."""
     lang = language_of(question)
@@ -465,7 +459,7 @@ def answer_from(candidate: Candidate, question: str, passages: list[Passage], fl
 
 def refuse(question: str, retrieval: Retrieval, flagged: frozenset[int] = frozenset()):
     warnings = dict.fromkeys(flagged, "instruction")
-    return refusal(language_of(question)), False, to_sources(retrieval.passages, None, warnings)
+    return template("refusal", language_of(question)), False, to_sources(retrieval.passages, None, warnings)
 
 
 def with_span(candidate: Candidate, span: str) -> Candidate:
