@@ -181,7 +181,11 @@ def build_app(config: Config, *, read_only: bool = False) -> AssistantApp:
         reset_button = gr.Button(visible=False)
         reset_button.click(lambda: [], None, [history], api_name="reset", queue=False)
 
-    demo.queue(default_concurrency_limit=config.answer_concurrency, max_size=config.answer_queue_size)
+    # Gradio counts an event as waiting until it starts, so its line holds the slots' events too.
+    demo.queue(
+        default_concurrency_limit=config.answer_concurrency,
+        max_size=config.answer_concurrency + config.answer_queue_size,
+    )
     return demo
 
 

@@ -100,7 +100,7 @@ class ChatRequest(BaseModel):
 
 def parse_request(body: bytes) -> ChatRequest:
     try:
-        data = json.loads(body)
+        data = json.loads(body.decode("utf-8"))  # json.loads would guess UTF-16 and UTF-32 from bytes
     except UnicodeDecodeError:
         raise ApiError(400, "The request body is not UTF-8 text: send JSON encoded as UTF-8.") from None
     except json.JSONDecodeError as exc:
