@@ -7,9 +7,12 @@ import contextlib
 import http.server
 import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import openai
@@ -24,7 +27,7 @@ from assistant import Config, answer
 from assistant.answer_queue import RETRY_AFTER_S, AnswerQueue, QueueFull
 from assistant.logins import LOGIN_FAILURES
 from assistant.openai_api import MODELS, ApiError, ChatMessage, question_and_history
-from bench.servers import free_port
+from bench.servers import cli_env, free_port, wait_http
 
 PATENTS = "2007年广州市专利授权量是多少？"
 INVENTIONS = "其中发明专利有多少件？"
@@ -75,6 +78,20 @@ def assistant(text: str) -> dict:
 
 # ---------------------------------------------------------------------------------------------
 # Answers
+
+
+def test_assistant_chat_serves_the_page_and_the_api_on_one_port(corpus_index: Config) -> None:
+    port = free_port()
+    command = [str(Path(sys.executable).with_name("assistant")), "chat", "--port", str(port)]
+    process = subprocess.Popen(command, env=cli_env(corpus_index), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_http(f"{url}/v1/models", timeout=180)
+        assert "Report assistant" in httpx.get(f"{url}/", timeout=30).text
+        assert "8524" in ask(url, user(PATENTS)).choices[0].message.content
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
 
 
 def test_models_are_the_answer_modes(url: str) -> None:
