@@ -51,7 +51,8 @@ def conversations(questions: list[dict]) -> list[list[dict]]:
 
 
 class Asker:
-    """The three ways of asking, each timing the last question of a conversation only."""
+    """The three ways of asking, each timing the last question of a conversation only: (seconds to the first
+    text, for a stream, else None; seconds to the whole answer; the answer)."""
 
     def __init__(self, url: str) -> None:
         import openai
@@ -60,14 +61,13 @@ class Asker:
         self.page = Client(f"{url}/", verbose=False)
         self.api = openai.OpenAI(base_url=f"{url}/v1", api_key="bench", max_retries=0, timeout=300)
 
-    def page_ask(self, chain: list[dict]) -> tuple[float, float, str]:
+    def page_ask(self, chain: list[dict]) -> tuple[float | None, float, str]:
         self.page.predict(api_name="/reset")
         for earlier in chain[:-1]:
             self.page.predict(earlier["q"], "extractive", api_name="/ask")
         tick = time.perf_counter()
         text = self.page.predict(chain[-1]["q"], "extractive", api_name="/ask")["answer"]
-        elapsed = time.perf_counter() - tick
-        return elapsed, elapsed, text
+        return None, time.perf_counter() - tick, text
 
     def _messages(self, chain: list[dict]) -> list[dict]:
         messages: list[dict] = []
@@ -77,14 +77,13 @@ class Asker:
             messages.append({"role": "assistant", "content": reply.choices[0].message.content})
         return [*messages, {"role": "user", "content": chain[-1]["q"]}]
 
-    def api_ask(self, chain: list[dict]) -> tuple[float, float, str]:
+    def api_ask(self, chain: list[dict]) -> tuple[float | None, float, str]:
         messages = self._messages(chain)
         tick = time.perf_counter()
         text = self.api.chat.completions.create(model=MODEL, messages=messages).choices[0].message.content
-        elapsed = time.perf_counter() - tick
-        return elapsed, elapsed, text
+        return None, time.perf_counter() - tick, text
 
-    def api_stream(self, chain: list[dict]) -> tuple[float, float, str]:
+    def api_stream(self, chain: list[dict]) -> tuple[float | None, float, str]:
         messages = self._messages(chain)
         tick = time.perf_counter()
         first, text = None, ""
@@ -93,7 +92,7 @@ class Asker:
             if delta:
                 first = first if first is not None else time.perf_counter() - tick
                 text += delta
-        return first if first is not None else 0.0, time.perf_counter() - tick, text
+        return first, time.perf_counter() - tick, text
 
 
 def run(url: str, questions: list[dict], rounds: int) -> dict:
@@ -108,7 +107,8 @@ def run(url: str, questions: list[dict], rounds: int) -> dict:
             texts = {}
             for index in [*range(start, len(ways)), *range(start)]:
                 first, total, texts[WAYS[index]] = ways[index](chain)
-                times[WAYS[index]]["first"].append(first)
+                if first is not None:
+                    times[WAYS[index]]["first"].append(first)
                 times[WAYS[index]]["total"].append(total)
             for way in WAYS:
                 same[way] += texts[way] == texts[WAYS[0]]
@@ -118,8 +118,8 @@ def run(url: str, questions: list[dict], rounds: int) -> dict:
             "same_as_page": same[way],
             "p50_s": statistics.median(times[way]["total"]),
             "p95_s": _percentile(sorted(times[way]["total"]), 95),
-            "first_text_p50_s": statistics.median(times[way]["first"]),
-            "first_text_p95_s": _percentile(sorted(times[way]["first"]), 95),
+            "first_text_p50_s": statistics.median(times[way]["first"]) if times[way]["first"] else None,
+            "first_text_p95_s": _percentile(sorted(times[way]["first"]), 95) if times[way]["first"] else None,
         }
         for way in WAYS
     }
@@ -143,9 +143,10 @@ def render(results: dict, meta: dict) -> str:
         "|---|---|---|---|---|---|---|",
     ]
     for way, row in results.items():
+        first = [f"{row[k]:.3f}" if row[k] is not None else "—" for k in ("first_text_p50_s", "first_text_p95_s")]
         lines.append(
             f"| {way} | {row['answers']} | {row['same_as_page']} | {row['p50_s']:.3f} | {row['p95_s']:.3f}"
-            f" | {row['first_text_p50_s']:.3f} | {row['first_text_p95_s']:.3f} |"
+            f" | {' | '.join(first)} |"
         )
     lines += [
         "",
