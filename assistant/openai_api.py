@@ -30,7 +30,7 @@ from langchain_core.callbacks import BaseCallbackHandler, UsageMetadataCallbackH
 from langchain_core.tracers.context import register_configure_hook
 from pydantic import BaseModel, ConfigDict, ValidationError
 from starlette.exceptions import HTTPException
-from starlette.responses import JSONResponse, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from . import api
@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 # The model names clients choose from, and the answer mode each one is.
 MODELS = {"report-assistant": "auto", "report-assistant-extractive": "extractive", "report-assistant-llm": "llm"}
 OWNER = "report-assistant"
+ROLES = ("user", "assistant", "system", "developer", "tool", "function")
 NO_USAGE_NOTE = "no language model ran for this answer, so there are no token counts"
 SERVER_ERROR = "The server failed while answering; try again, and tell the administrator if it keeps happening."
 
@@ -139,6 +140,9 @@ def question_and_history(messages: list[ChatMessage]) -> tuple[str, list[dict]]:
 
     System and tool messages are skipped: answers come from the documents, not from instructions.
     """
+    for number, message in enumerate(messages):
+        if message.role not in ROLES:
+            raise ApiError(400, f"messages[{number}] has the unknown role {message.role!r}.", param="messages")
     users = [n for n, m in enumerate(messages) if m.role == "user"]
     if not users:
         raise ApiError(400, "The messages hold no user message: send the question as a message with role 'user'.")
@@ -149,8 +153,6 @@ def question_and_history(messages: list[ChatMessage]) -> tuple[str, list[dict]]:
         )
     history = []
     for number, message in enumerate(messages[:last]):
-        if message.role not in ("user", "assistant", "system", "developer", "tool", "function"):
-            raise ApiError(400, f"messages[{number}] has the unknown role {message.role!r}.", param="messages")
         text = message_text(message, number).strip()
         if message.role in ("user", "assistant") and text:
             history.append({"role": message.role, "content": text})
@@ -404,7 +406,7 @@ def build_openai_app(
         return model_card(name)
 
     @app.post("/chat/completions")
-    async def chat_completions(request: Request):
+    async def chat_completions(request: Request) -> Response:
         authenticate(request)
         chat = parse_request(await read_body(request, config.max_request_bytes))
         mode = mode_of(chat.model)
