@@ -210,7 +210,7 @@ def answer_stream(
     """
     started = time.perf_counter()
     config = resolve_config(config, index_dir)
-    question = _check_question(question, config)
+    question = check_question(question, config)
     if mode not in MODES:
         raise InputError(f"Unknown answer mode {mode!r}; choose one of {', '.join(MODES)}.")
     store = open_store(config)
@@ -309,7 +309,8 @@ def _read_passages(
     return (*answer_from(chosen, question, retrieval.passages, reading.flagged), checks, "llm")
 
 
-def _check_question(question: object, config: Config) -> str:
+def check_question(question: object, config: Config) -> str:
+    """The question stripped, or InputError when it is empty or over the length limit."""
     if not isinstance(question, str) or not question.strip():
         raise InputError("The question is empty: type a question about the documents.")
     question = question.strip()
