@@ -72,6 +72,9 @@ class Config:
 
     # Input limits.
     max_question_chars: int = 2000
+    # Rows with values in one spreadsheet (.xlsx, all sheets, or .csv); a larger file is refused
+    # with this limit named, never cut short in silence.
+    max_table_rows: int = 10_000
 
     @classmethod
     def from_env(cls, **overrides: object) -> Config:
