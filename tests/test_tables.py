@@ -7,6 +7,7 @@ and a PDF with tables written here, and ask real questions (real e5, real Chroma
 from __future__ import annotations
 
 import json
+import os
 import zipfile
 from pathlib import Path
 
@@ -18,6 +19,16 @@ from assistant.errors import InputError
 from assistant.ingest import load_document, read_documents
 from assistant.tables import table_text
 
+from .conftest import running_app
+from .test_browser import (
+    CHROMIUM,
+    ask,
+    browser,  # noqa: F401 (the headless Chromium fixture, used by name)
+    chosen,
+    headline,
+    open_page,
+    shot,
+)
 from .test_cli import run_cli
 
 FONT = Path("/usr/share/fonts/truetype/wqy/wqy-zenhei.ttc")
@@ -253,6 +264,45 @@ def test_cli_indexes_a_workbook_folder_and_answers_from_a_cell(base_config: Conf
     assert source["doc"] == "stats.xlsx" and source["section"] == "主要指标"
     printed = run_cli("ask", "2021年第二产业增加值是多少？", config=config).stdout
     assert "1234.5" in printed.splitlines()[0] and "stats.xlsx" in printed
+
+
+@pytest.mark.browser
+@pytest.mark.skipif(
+    not CHROMIUM.exists() and os.environ.get("CI") != "true",
+    reason="Debian's Chromium is not installed at /usr/bin/chromium",
+)
+def test_the_page_answers_from_an_uploaded_workbook_and_pdf_table(
+    browser,  # noqa: F811 (the fixture imported above)
+    base_config: Config,
+    table_documents: Path,
+    tmp_path: Path,
+) -> None:
+    from playwright.sync_api import expect
+
+    config = base_config.replace(index_dir=tmp_path / "index")
+    build_index([table_documents / "retail.csv"], config=config)
+    uploads = [table_documents / "stats.xlsx", table_documents / "farming.pdf"]
+    with running_app(config) as url, open_page(browser, url) as page:
+        page.get_by_role("tab", name="Documents 文档").click()
+        page.locator("#upload input[type=file]").set_input_files([str(file) for file in uploads])
+        for file in uploads:
+            expect(page.locator("#upload")).to_contain_text(chosen(file))
+        page.locator("#add-docs").click()
+        expect(page.locator("#docs-message")).to_contain_text("Added: ")
+        expect(page.locator("#index-status")).to_contain_text("3 documents")
+        page.get_by_role("tab", name="Chat 问答").click()
+        for question, value, doc, row in [
+            ("2021年第二产业增加值是多少？", "1234.5", "stats.xlsx", "2021年第二产业增加值为1234.5亿元"),
+            ("2023年粮食产量是多少？", "35.6", "farming.pdf", "2023年粮食产量为35.6万吨"),
+        ]:
+            ask(page, question)
+            assert value in headline(page)
+            cited = page.locator("#sources .source.cited")
+            expect(cited.locator(".where")).to_contain_text(doc)
+            expect(cited.locator("mark")).to_contain_text(row)
+            shot(page, f"tables-{doc}")
+            page.locator("#new-chat").click()
+            expect(page.locator("#chatbot .bot-row")).to_have_count(0)
 
 
 # Boundaries: damaged, empty and huge files.
