@@ -387,6 +387,7 @@ def _pdf_text(data: bytes, name: str) -> str:
 def _docx_text(data: bytes, name: str) -> str:
     import io
     import zipfile
+    import zlib
 
     import docx
     from docx.opc.exceptions import OpcError
@@ -402,7 +403,17 @@ def _docx_text(data: bytes, name: str) -> str:
                 parts.append(block.text)
     # Broken XML raises lxml's XMLSyntaxError; well-formed XML of the wrong shape raises
     # AttributeError from python-docx's element classes (seen feeding it damaged files).
-    except (zipfile.BadZipFile, OpcError, XMLSyntaxError, KeyError, ValueError, AttributeError) as exc:
+    # A damaged compressed part raises zlib.error, or NotImplementedError for a compression it names.
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        NotImplementedError,
+        OpcError,
+        XMLSyntaxError,
+        KeyError,
+        ValueError,
+        AttributeError,
+    ) as exc:
         raise InputError(
             f"{name}: the Word file is damaged or not a .docx ({exc});"
             " open it in Word and save it as .docx again, or index its text as .txt."

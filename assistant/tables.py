@@ -14,6 +14,7 @@ import io
 import logging
 import re
 import zipfile
+import zlib
 from collections.abc import Iterable
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -212,9 +213,19 @@ def workbook_text(data: bytes, name: str, *, max_rows: int) -> str:
             text = table_text(_sheet_rows(sheet))
             if text:
                 parts.append(f"## {sheet.title}\n{text}")
-    # A damaged package raises BadZipFile or KeyError (a missing part), damaged XML ParseError,
+    # A damaged package raises BadZipFile, zlib.error or KeyError (a missing part), damaged XML ParseError,
     # XML of the wrong shape ValueError or TypeError from openpyxl's readers (seen feeding it such files).
-    except (zipfile.BadZipFile, InvalidFileException, KeyError, ParseError, ValueError, TypeError, IndexError) as exc:
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        NotImplementedError,  # a zip entry of an unknown compression or version
+        InvalidFileException,
+        KeyError,
+        ParseError,
+        ValueError,
+        TypeError,
+        IndexError,
+    ) as exc:
         raise InputError(
             f"{name}: the workbook is damaged or not an .xlsx file ({exc}); open it in Excel and save it as"
             " .xlsx again, or save its sheets as .csv."
@@ -312,38 +323,47 @@ class PdfTables:
     """The ruled tables of a text-layer PDF, page by page (pdfplumber, opened once for all pages).
 
     A page with tables is read here: the text above, beside and below each table in order, and
-    each table as row sentences. A page without one is left to the PDF reader (None).
+    each table as row sentences. A page without one is left to the PDF reader (None), and so is
+    every page from the first one pdfplumber cannot parse: the PDF reader has read them already.
     """
 
     def __init__(self, data: bytes, name: str) -> None:
         self._data = data
         self._name = name
         self._pdf: Any = None
+        self._unreadable = False
 
     def __enter__(self) -> PdfTables:
         return self
 
     def __exit__(self, *_exc: type[BaseException] | BaseException | TracebackType | None) -> None:
-        if self._pdf is not None:
-            self._pdf.close()
+        if self._pdf is not None and not self._unreadable:
+            self._pdf.close()  # closing walks every page, which a damaged page list cannot give
 
     def page_text(self, index: int) -> str | None:
         """The page's text with its tables as sentences, or None when it has no ruled table."""
         from pdfplumber.utils.exceptions import PdfminerException
 
+        if self._unreadable:
+            return None
         try:
             if self._pdf is None:
                 import pdfplumber
 
                 self._pdf = pdfplumber.open(io.BytesIO(self._data))
             page = self._pdf.pages[index]
-            if not page.chars or not (page.lines or page.rects):  # a scan, or nothing a table is ruled with
-                return None
-            tables = sorted(page.find_tables(), key=lambda table: table.bbox[1])
-            return _page_with_tables(page, tables) if tables else None
-        # The PDF reader has read this page already; what pdfplumber cannot parse is left to it.
+            try:
+                if not page.chars or not (page.lines or page.rects):  # a scan, or nothing a table is ruled with
+                    return None
+                tables = sorted(page.find_tables(), key=lambda table: table.bbox[1])
+                return _page_with_tables(page, tables) if tables else None
+            finally:
+                page.close()  # drops the page's parsed objects: a long PDF is read in constant memory
         except (PdfminerException, ValueError, KeyError, TypeError, IndexError) as exc:
-            log.warning("%s: tables on page %d not read (%s); its text is read as it is", self._name, index + 1, exc)
+            log.warning(
+                "%s: tables not read from page %d on (%s); the text is read as it is", self._name, index + 1, exc
+            )
+            self._unreadable = True
             return None
 
 

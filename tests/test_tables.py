@@ -336,6 +336,30 @@ def test_a_damaged_workbook_is_refused_with_what_to_do(tmp_path: Path) -> None:
     assert sorted(s.name for s in skipped) == sorted(expected)
 
 
+@pytest.mark.parametrize(
+    ("name", "part", "message"),
+    [
+        ("stats.xlsx", "xl/worksheets/sheet1.xml", "the workbook is damaged"),
+        ("company.docx", "word/document.xml", "the Word file is damaged"),
+    ],
+)
+def test_damaged_compressed_data_is_refused_with_a_reason(
+    table_documents: Path, tmp_path: Path, name: str, part: str, message: str
+) -> None:
+    data = bytearray((table_documents / name).read_bytes())
+    with zipfile.ZipFile(table_documents / name) as package:
+        entry = package.getinfo(part)
+    assert entry.compress_type == zipfile.ZIP_DEFLATED
+    name_and_extra = int.from_bytes(
+        data[entry.header_offset + 26 : entry.header_offset + 28], "little"
+    ) + int.from_bytes(data[entry.header_offset + 28 : entry.header_offset + 30], "little")
+    data[entry.header_offset + 30 + name_and_extra] = 0b111  # a final deflate block of the reserved type
+    path = tmp_path / name
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=message):
+        load_document(path)
+
+
 def test_an_empty_workbook_is_refused_not_indexed_empty(tmp_path: Path) -> None:
     import openpyxl
 
