@@ -48,6 +48,8 @@ TIME_HEADER = re.compile(
 # a caption "单位：亿元" names the whole table's.
 UNIT_IN_HEADER = re.compile(r"\s*[（(]([^（）()\d]{0,6}[元人%‰吨米里个件家户辆亩顷瓦时克升次台套座所项股倍天岁])[）)]$")
 UNIT_COLUMN = re.compile(r"^(?:计量)?单位$")
+# A column that only numbers the rows says nothing about them.
+SEQUENCE_COLUMN = re.compile(r"^序号$")
 UNIT_CAPTION = re.compile(r"^(?:计量)?单位\s*[:：]\s*(\S{1,8})$")
 
 
@@ -64,8 +66,7 @@ def table_text(rows: Iterable[Iterable[Cell]]) -> str:
         return "\n".join(_sentence(row[0] or "") for row in table)
     lines: list[str] = []
     unit = ""
-    while len(table) > 1 and table[0][0] and all(cell in ("", None, table[0][0]) for cell in table[0]):
-        caption = table[0][0]
+    while len(table) > 1 and (caption := _caption(table[0])):
         if found := UNIT_CAPTION.match(caption):
             unit = found.group(1)
         else:
@@ -76,10 +77,26 @@ def table_text(rows: Iterable[Iterable[Cell]]) -> str:
     headers = [_header(table[:header_count], column) for column in range(len(table[0]))]
     body = table[header_count:]
     unit_columns = {i for i, header in enumerate(headers) if UNIT_COLUMN.match(header)}
+    sequence = [i for i, header in enumerate(headers) if SEQUENCE_COLUMN.match(header)]
+    if sequence:
+        keep = [i for i in range(len(headers)) if i not in sequence]
+        headers = [headers[i] for i in keep]
+        body = [[row[i] for i in keep] for row in body]
+        unit_columns = {keep.index(i) for i in unit_columns}
     label_columns = _label_columns(body, unit_columns)
     for row in body:
         lines.append(_row_text(row, headers, label_columns, unit_columns, unit))
     return "\n".join(line for line in lines if line)
+
+
+def _caption(row: list[Cell]) -> str:
+    """The row's text when the row is a caption: a title in its first cell (or merged across the
+    row) and nothing else, or a unit note ("单位：亿元") wherever it stands; otherwise ""."""
+    texts = {cell for cell in row if cell}
+    if len(texts) != 1:
+        return ""
+    text = texts.pop()
+    return text if row[0] == text or UNIT_CAPTION.match(text) else ""
 
 
 def _tidy(rows: Iterable[Iterable[Cell]]) -> list[list[Cell]]:

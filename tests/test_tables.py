@@ -77,6 +77,16 @@ def test_a_table_without_header_row_reads_label_and_value() -> None:
     assert table_text([["员工人数", "1,024人"], ["研发人员", "312人"]]) == "员工人数为1024人。\n研发人员为312人。"
 
 
+def test_a_unit_note_at_the_right_and_a_sequence_column() -> None:
+    rows = [
+        ["", "", "单位：万吨"],
+        ["序号", "产品", "2023年"],
+        ["1", "粮食产量", "35.6"],
+        ["2", "蔬菜产量", "12.9"],
+    ]
+    assert table_text(rows) == "2023年粮食产量为35.6万吨。\n2023年蔬菜产量为12.9万吨。"
+
+
 def test_a_blank_corner_is_not_a_caption() -> None:
     assert table_text([["", "金额（万元）"], ["营业收入", "320"]]) == "营业收入金额为320万元。"
 
