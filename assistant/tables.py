@@ -56,8 +56,8 @@ UNIT_CAPTION = re.compile(r"^(?:计量)?单位\s*[:：]\s*(\S{1,8})$")
 def table_text(rows: Iterable[Iterable[Cell]]) -> str:
     """A table (header rows first) as lines of sentences, one line per row and one sentence per cell.
 
-    Captions above the header (a first cell's text alone in its row, or merged across it) are kept as lines; header rows are the rows
-    above the first row holding a figure; the label of a row is its leading text columns.
+    Captions above the header are kept as lines (a unit note gives the table's unit); header rows
+    are the rows above the first row holding a figure; the label of a row is its leading text columns.
     """
     table = _tidy(rows)
     if not table:
@@ -75,14 +75,10 @@ def table_text(rows: Iterable[Iterable[Cell]]) -> str:
     header_count = _header_rows(table)
     _fill_merged(table, header_count)
     headers = [_header(table[:header_count], column) for column in range(len(table[0]))]
-    body = table[header_count:]
+    keep = [i for i, header in enumerate(headers) if not SEQUENCE_COLUMN.match(header)]
+    headers = [headers[i] for i in keep]
+    body = [[row[i] for i in keep] for row in table[header_count:]]
     unit_columns = {i for i, header in enumerate(headers) if UNIT_COLUMN.match(header)}
-    sequence = [i for i, header in enumerate(headers) if SEQUENCE_COLUMN.match(header)]
-    if sequence:
-        keep = [i for i in range(len(headers)) if i not in sequence]
-        headers = [headers[i] for i in keep]
-        body = [[row[i] for i in keep] for row in body]
-        unit_columns = {keep.index(i) for i in unit_columns}
     label_columns = _label_columns(body, unit_columns)
     for row in body:
         lines.append(_row_text(row, headers, label_columns, unit_columns, unit))
@@ -116,13 +112,17 @@ def _is_figure(cell: Cell) -> bool:
 
 
 def _header_rows(table: list[list[Cell]]) -> int:
-    """Rows above the first one with a figure beside its label; none when the first row has one."""
+    """Rows above the first one with a figure beside its label; none when the first row has one.
+
+    A table without figures has its first row as header, unless it has two columns: that is a
+    list of names and what they stand for ("公司名称 | 华晟精密制造股份有限公司").
+    """
     if len(table) < 2 or any(_is_figure(cell) for cell in table[0][1:]):
         return 0
     for index, row in enumerate(table[1 : MAX_HEADER_ROWS + 1], start=1):
         if any(_is_figure(cell) for cell in row[1:]):
             return index
-    return 1
+    return 0 if len(table[0]) == 2 else 1
 
 
 def _fill_merged(table: list[list[Cell]], header_count: int) -> None:

@@ -91,6 +91,13 @@ def test_a_blank_corner_is_not_a_caption() -> None:
     assert table_text([["", "金额（万元）"], ["营业收入", "320"]]) == "营业收入金额为320万元。"
 
 
+def test_text_tables_two_columns_of_names_and_values_or_a_header_over_three() -> None:
+    pairs = [["公司名称", "青禾科技股份有限公司"], ["报告期", "2022年1月1日至2022年12月31日"]]
+    assert table_text(pairs) == "公司名称为青禾科技股份有限公司。\n报告期为2022年1月1日至2022年12月31日。"
+    people = [["姓名", "职务", "任期"], ["周建平", "董事长", "三年"]]
+    assert table_text(people) == "周建平职务为董事长。周建平任期为三年。"
+
+
 def test_years_written_as_numbers_read_as_years() -> None:
     text = table_text([["年份", "常住人口（万人）"], ["2020", "1873.41"], ["2021", "1881.06"]])
     assert text == "2020年常住人口为1873.41万人。\n2021年常住人口为1881.06万人。"
