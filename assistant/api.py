@@ -94,7 +94,7 @@ def add_documents(
 
 def _read(paths: list[str | Path], strict: bool, config: Config) -> tuple[list[Document], list[SkippedFile]]:
     """The readable documents and the skipped files; strict: every file readable, or InputError."""
-    return (load_documents(paths, config), []) if strict else read_documents(paths, config)
+    return (load_documents(paths, config=config), []) if strict else read_documents(paths, config=config)
 
 
 def _read_recorded(config: Config, *, strict: bool) -> tuple[list[Document], list[SkippedFile]]:

@@ -108,15 +108,17 @@ class SkippedFile:
         return f"{self.name}: {self.reason}"
 
 
-def load_documents(paths: list[Path | str], config: Config | None = None) -> list[Document]:
+def load_documents(paths: list[Path | str], *, config: Config | None = None) -> list[Document]:
     """Load files and folders (recursively), all or nothing: InputError names every unusable file."""
-    documents, skipped = read_documents(paths, config)
+    documents, skipped = read_documents(paths, config=config)
     if skipped:
         raise InputError(f"{len(skipped)} of the files cannot be used: {'; '.join(map(str, skipped))}.")
     return documents
 
 
-def read_documents(paths: list[Path | str], config: Config | None = None) -> tuple[list[Document], list[SkippedFile]]:
+def read_documents(
+    paths: list[Path | str], *, config: Config | None = None
+) -> tuple[list[Document], list[SkippedFile]]:
     """Load files and folders (recursively), leaving out each file that cannot be read, with its reason.
 
     A missing path, a folder without documents, a name clash or nothing readable at all is an
