@@ -42,7 +42,7 @@ BARE_YEAR = re.compile(r"^(?:19|20)\d{2}$")
 THOUSANDS = re.compile(r"(?<![\d.])\d{1,3}(?:,\d{3})+(?![\d,])")
 # Headers that say when ("2021年", "2021年上半年", "一季度", "1-6月") lead the sentence, as in Chinese.
 TIME_HEADER = re.compile(
-    r"(?=.)(?:(?:19|20)\d{2}\s*年度?)?(?:[上下]半年|第?[一二三四1-4]季度|\d{1,2}(?:\s*[-—~至]\s*\d{1,2})?月份?)?[末底初]?"
+    r"(?=.)(?:(?:19|20)\d{2}\s*年度?)?(?:[上下]半年|第?[一二三四1-4]季度|\d{1,2}(?:\s*[-—~至]\s*\d{1,2})?月份?(?:\d{1,2}日)?)?[末底初]?"
 )
 # "（亿元）" after a header names the unit of its figures; a unit column ("单位") names a row's;
 # a caption "单位：亿元" names the whole table's.
@@ -289,7 +289,8 @@ def _sheet_rows(sheet: Any) -> list[list[str]]:
 
 
 def _cell_text(value: object, number_format: str) -> str:
-    """A cell's value as Excel shows it, less the digit grouping: 1234.5, 17.37%, 2021-03-01."""
+    """A cell's value as Excel shows it, less the digit grouping: 1234.5, 17.37%; a date as Chinese
+    reports write it (2021年3月1日), so that it reads as a time."""
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -298,10 +299,12 @@ def _cell_text(value: object, number_format: str) -> str:
         if "%" in number_format:
             return f"{_number(value * 100)}%"
         return _number(value)
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == time() else value.isoformat(sep=" ")
-    if isinstance(value, date | time):
-        return value.isoformat()
+    if isinstance(value, datetime) and value.time() != time():
+        return value.isoformat(sep=" ", timespec="minutes")
+    if isinstance(value, date):  # a datetime at midnight is a date
+        return f"{value.year}年{value.month}月{value.day}日"
+    if isinstance(value, time):
+        return value.isoformat(timespec="minutes")
     return str(value)
 
 

@@ -325,6 +325,24 @@ def test_the_page_answers_from_an_uploaded_workbook_and_pdf_table(
 # Boundaries: damaged, empty and huge files.
 
 
+def test_dates_and_percentages_in_a_workbook_read_as_written_in_chinese(tmp_path: Path) -> None:
+    import datetime
+
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = "月度"
+    sheet.append(["指标", datetime.datetime(2024, 3, 31), datetime.datetime(2024, 6, 30)])
+    sheet.append(["贷款余额增速", 0.0835, 0.0812])
+    for cell in sheet[2][1:]:
+        cell.number_format = "0.00%"
+    path = tmp_path / "monthly.xlsx"
+    workbook.save(path)
+    text = load_document(path).text
+    assert "2024年3月31日贷款余额增速为8.35%。2024年6月30日贷款余额增速为8.12%。" in text
+
+
 def test_a_damaged_workbook_is_refused_with_what_to_do(tmp_path: Path) -> None:
     good = write_workbook(tmp_path / "good.xlsx").read_bytes()
     cases = {
