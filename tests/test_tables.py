@@ -325,6 +325,15 @@ def test_the_page_answers_from_an_uploaded_workbook_and_pdf_table(
 # Boundaries: damaged, empty and huge files.
 
 
+@pytest.mark.parametrize("separator", [",", "\t", ";"])
+def test_csv_separators_are_recognised(tmp_path: Path, separator: str) -> None:
+    path = tmp_path / "sales.csv"
+    rows = [["地区", "2023年"], ["东城区", "1,310.2" if separator != "," else "1310.2"], ["西城区", "2118.9"]]
+    path.write_text("\n".join(separator.join(row) for row in rows), encoding="utf-8-sig")
+    text = load_document(path).text
+    assert "2023年东城区为1310.2。" in text and "2023年西城区为2118.9。" in text
+
+
 def test_dates_and_percentages_in_a_workbook_read_as_written_in_chinese(tmp_path: Path) -> None:
     import datetime
 
