@@ -80,6 +80,9 @@ class Config:
     answer_queue_size: int = 64
     # Keys the OpenAI-compatible API accepts as `Authorization: Bearer KEY`, comma-separated.
     api_keys: str = field(default="", repr=False)
+    # Rows with values in one spreadsheet (.xlsx, all sheets, or .csv); a larger file is refused
+    # with this limit named, never cut short in silence.
+    max_table_rows: int = 10_000
 
     @classmethod
     def from_env(cls, **overrides: object) -> Config:
