@@ -265,8 +265,9 @@ def _read_passages(
     back to the extractive reading. `confident` raises the extractive bar. Returns text, found,
     sources, checks and the mode that answered.
 
-    auto reads extractively: measured on the external sets, the 1.5B model's picks were wrong more
-    often than the extractive reading's, and it could not tell its right answers from its wrong ones.
+    auto reads extractively, and asks the model only when the reading answers below the confident
+    score: on the external sets (docs/benchmarks.md) the 1.5B model's picks were wrong more often
+    than a confident extractive reading, and better than an unsure one; most questions need no model.
     """
     if retrieval.unmatched_anchors or not retrieval.passages:
         reason = f"no document names {', '.join(retrieval.unmatched_anchors)}" if retrieval.passages else "no passages"
@@ -292,7 +293,10 @@ def _read_passages(
             ["a yes/no judgement: no sentence states it"],
             "extractive",
         )
-    if chat_model is None or mode != "llm":
+    # auto asks the model only about a reading of the question's own words (a term bag cannot check
+    # the model's pick) that answers without being sure of it.
+    unsure = sure and not is_confident(reading) and queries.reading_is_question
+    if chat_model is None or mode == "extractive" or (mode == "auto" and not unsure):
         return (*extractive, [], "extractive")
     from .generative import model_reading
 

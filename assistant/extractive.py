@@ -284,6 +284,11 @@ def asked_span(question: Question, sentence: str) -> tuple[str, float]:
     return (clause if len(clause) <= CLAUSE_ANSWER_CHARS else span), min(1.0, score / 2)
 
 
+def subject_share_at(question: Question, sentence: str, position: int) -> float:
+    """The share of the question's subject words that the clause at a position names (or continues)."""
+    return next(share for clause_end, share in _clause_subjects(question, sentence) if position < clause_end)
+
+
 def _clause_subjects(question: Question, sentence: str) -> list[tuple[int, float]]:
     """Per clause (its end), the share of the question's subject words it names.
 

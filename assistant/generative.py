@@ -18,7 +18,7 @@ import unicodedata
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from .errors import AssistantError
-from .extractive import MIN_COVERAGE, MIN_SIMILARITY, Candidate, Reading, clause_around, fits_kind, with_span
+from .extractive import MIN_COVERAGE, MIN_SIMILARITY, Candidate, Reading, fits_kind, subject_share_at, with_span
 from .followup import needs_context, user_turns
 from .prompts import language_of, template
 
@@ -29,7 +29,9 @@ SENTENCE_CHARS = 120
 READ_MAX_TOKENS = 48
 CONDENSE_MAX_TOKENS = 60
 SPEAKERS = {"zh": {"user": "用户", "assistant": "助手"}, "en": {"user": "User", "assistant": "Assistant"}}
-REPLY = re.compile(r"^\s*\[?(\d+)\]?\s*[:：.、]?\s*(.+?)\s*$", re.DOTALL)
+# "[n] words". A bare "[n]" is rejected: measured on the external sets, the model names a sentence
+# without words when it has not found the answer (its bare picks were mostly wrong).
+REPLY = re.compile(r"^\s*\[?(\d+)\]?\s*[:：.、]?\s*(.*?)\s*$", re.DOTALL)
 NO_ANSWER = re.compile(r"^\W*(?:none|无|没有|无法回答|not found)\W*$", re.IGNORECASE)
 
 
@@ -56,7 +58,9 @@ def model_reading(reading: Reading, question: str, chat_model) -> tuple[Candidat
     if not match or not 1 <= int(match.group(1)) <= len(shown):
         raise AssistantError(f"the model's reply {reply!r} names no shown sentence")
     chosen = shown[int(match.group(1)) - 1]
-    span = match.group(2).strip().strip("“”\"'「」。.")
+    span = match.group(2).strip().strip("“”\"'「」。.[]")
+    if not span:
+        raise AssistantError(f"the model named sentence [{match.group(1)}] but copied no words from it")
     located = locate(span, chosen.sentence)
     if located is None:
         # A small model often names the wrong number: the words decide when one shown sentence holds them
@@ -76,13 +80,12 @@ def model_reading(reading: Reading, question: str, chat_model) -> tuple[Candidat
 
 
 def clause_shares_subject(span: str, sentence: str, reading: Reading) -> bool:
-    """The clause holding the model's words names one of the question's own terms (not a year): a
-    figure next to another subject in the right sentence is the commonest wrong answer."""
+    """The clause holding the model's words names (or continues, "…专利申请量…，达12057件") the
+    question's subject: a figure next to another subject in the right sentence is the commonest
+    wrong answer."""
     if not reading.lexical:
         return True
-    at = sentence.find(span)
-    clause = clause_around(sentence, at, at + len(span))
-    return any(len(t) > 1 and not t.isdigit() and t in clause for t in reading.question.terms)
+    return subject_share_at(reading.question, sentence, sentence.find(span)) > 0
 
 
 def about_the_question(candidate: Candidate, reading: Reading) -> bool:

@@ -45,6 +45,17 @@ def test_english_questions_are_read_from_glossary_words_then_from_the_models_tra
 
 
 @pytest.mark.llm
+def test_auto_asks_the_model_only_when_the_extractive_reading_is_unsure(llm_config: Config) -> None:
+    confident = answer("全年登记了多少项技术合同？", config=llm_config, mode="auto")
+    assert confident.found and "169" in confident.text and confident.mode == "extractive"
+    assert not any(c.startswith("model") for c in confident.checks), confident.checks
+    # The figure's subject stands two clauses before it ("专利申请量…，达12057件"): the reading is unsure.
+    unsure = answer("2007年专利申请总量达到多少？", config=llm_config, mode="auto")
+    assert any(c.startswith("model reply: ") for c in unsure.checks), unsure.checks
+    assert unsure.mode == "llm" and unsure.found and "12057" in unsure.text.split("\n\n")[0]
+
+
+@pytest.mark.llm
 def test_an_unanswerable_question_is_refused(llm_config: Config) -> None:
     result = answer("2007年广州市的人口是多少？", config=llm_config, mode="llm")
     assert not result.found and result.text == "报告中没有找到这个问题的答案。"
