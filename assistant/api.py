@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from .answer import Answer
 from .config import Config
 from .errors import AssistantError, InputError
 from .extractive import answer_from, answers_question, is_confident, read, refuse
@@ -18,6 +17,7 @@ from .indexing import BuildReport, Progress, sync_index
 from .ingest import Document, SkippedFile, load_documents, read_document, read_documents
 from .prompts import language_of
 from .question import parse_question
+from .results import Answer
 from .retrieve import Retrieval, retrieve
 from .store import check_compatible, open_store
 

@@ -20,12 +20,12 @@ import math
 import re
 from dataclasses import dataclass, replace
 
-from .answer import to_sources
 from .chunk import split_clauses, split_sentences
 from .figures import Figure, english_figure, find_figures
 from .keyword import tokenize
 from .prompts import language_of, template
 from .question import SLOT_EDGE, Question
+from .results import to_sources
 from .retrieve import Passage, Retrieval, place_names, years_in
 
 # Words that frame a question but say nothing about its subject.
