@@ -9,7 +9,7 @@ from .config import PROMPTS_DIR
 
 @functools.lru_cache(maxsize=64)
 def template(name: str, lang: str) -> str:
-    """The template ``prompts/<name>.<lang>.txt`` (falling back to English)."""
+    """The template ``<name>.<lang>.txt`` of prompts/ (falling back to English)."""
     for candidate in (PROMPTS_DIR / f"{name}.{lang}.txt", PROMPTS_DIR / f"{name}.en.txt"):
         if candidate.exists():
             return candidate.read_text(encoding="utf-8").strip()
