@@ -16,6 +16,8 @@ from assistant import Config, build_index
 from assistant.config import DEFAULT_CORPUS_DIR
 from bench.servers import chroma_server, free_port, wait_for_chroma
 
+from .fakes import fake_config
+
 TESTS_DIR = Path(__file__).parent
 DEV_QA = TESTS_DIR / "dev_qa.jsonl"
 
@@ -24,6 +26,12 @@ DEV_QA = TESTS_DIR / "dev_qa.jsonl"
 def base_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
     """Default settings (real model from the user cache), extractive answers, a temporary index."""
     return Config.from_env(index_dir=tmp_path_factory.mktemp("index"), llm="none")
+
+
+@pytest.fixture()
+def fake_index_config(tmp_path: Path) -> Config:
+    """An empty index of the test's own, embedded by the fake embedder: for the quick tests of rules."""
+    return fake_config(Config.from_env(index_dir=tmp_path / "index"))
 
 
 @pytest.fixture(scope="session")
