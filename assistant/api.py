@@ -388,7 +388,8 @@ def _chat_model(config: Config, mode: str):
         if mode == "llm":
             raise InputError("No language model is configured (ASSISTANT_LLM=none); use mode 'extractive'.")
         return None
-    from .llm import ModelUnavailable, get_chat_model
+    from .errors import ModelUnavailable
+    from .llm import get_chat_model
 
     try:
         return get_chat_model(config)

@@ -15,3 +15,11 @@ class IndexProblem(AssistantError):
 
 class ConfigError(AssistantError):
     """A setting with a value the assistant cannot use."""
+
+
+class ModelUnavailable(AssistantError, RuntimeError):
+    """The local model file cannot be had; the message says what to install or delete."""
+
+
+class LLMError(AssistantError, RuntimeError):
+    """The language model refused or failed a request (e.g. a prompt longer than its context)."""
