@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +22,29 @@ from .fakes import fake_config
 
 TESTS_DIR = Path(__file__).parent
 DEV_QA = TESTS_DIR / "dev_qa.jsonl"
+
+
+def require(available: bool, what: str) -> None:
+    """Skip a test whose tool is missing on a developer's machine; under CI (CI=true) fail it instead."""
+    if available:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what} is missing, and CI runs every test", pytrace=False)
+    pytest.skip(f"needs {what}")
+
+
+def require_module(name: str, what: str) -> None:
+    require(importlib.util.find_spec(name) is not None, what)
+
+
+def mount_namespace() -> list[str]:
+    """The command prefix of a private mount namespace (as root, or through a user namespace)."""
+    command = ["unshare", "--mount"] if os.geteuid() == 0 else ["unshare", "--user", "--map-root-user", "--mount"]
+    works = (
+        shutil.which("unshare") is not None and subprocess.run([*command, "true"], capture_output=True).returncode == 0
+    )
+    require(works, "`unshare` with mount namespaces")
+    return command
 
 
 @pytest.fixture(scope="session")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.server
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import pytest
 from assistant import Config
 from bench.servers import free_port
 
-from .conftest import DEV_QA
+from .conftest import DEV_QA, mount_namespace
 
 
 def run_cli(
@@ -148,18 +147,8 @@ def test_an_index_option_naming_a_file_is_an_error(fresh_config: Config, tmp_pat
         )
 
 
-def _mount_namespace() -> list[str] | None:
-    """A private mount namespace (as root, or through a user namespace) for a read-only bind mount."""
-    if shutil.which("unshare") is None:
-        return None
-    command = ["unshare", "--mount"] if os.geteuid() == 0 else ["unshare", "--user", "--map-root-user", "--mount"]
-    return command if subprocess.run([*command, "true"], capture_output=True).returncode == 0 else None
-
-
 def test_a_read_only_index_still_answers(fresh_config: Config, tmp_path: Path) -> None:
-    namespace = _mount_namespace()
-    if namespace is None:
-        pytest.skip("needs `unshare` with mount namespaces for a read-only bind mount")
+    namespace = mount_namespace()  # for a read-only bind mount
     doc = tmp_path / "city.md"
     doc.write_text("# 某市2010年统计公报\n\n全市常住人口达到1,270万人。", encoding="utf-8")
     run_cli("index", "build", str(doc), config=fresh_config)
