@@ -165,18 +165,28 @@ def read_document(path: Path, *, doc_id: str) -> Document | SkippedFile:
         return SkippedFile(doc_id, f"{path} could not be read ({exc.strerror or exc})")
 
 
+def file_problem(name: str, size: int) -> str | None:
+    """Why a file of this name and size cannot be indexed, or None: the checks a build makes and the
+    chat page makes on uploads before it stores them."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        return f"{name}: unsupported type {suffix or '(none)'}; supported: {', '.join(SUPPORTED_SUFFIXES)}."
+    if size == 0:
+        return f"{name}: the file is empty."
+    if size > MAX_FILE_BYTES:
+        return f"{name}: larger than {MAX_FILE_BYTES // 2**20} MiB."
+    return None
+
+
 def load_document(path: Path, *, doc_id: str | None = None) -> Document:
     """Read one file, extract its text by type and clean it."""
     suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise InputError(
-            f"{path.name}: unsupported type {suffix or '(none)'}; supported: {', '.join(SUPPORTED_SUFFIXES)}."
-        )
+    problem = file_problem(path.name, path.stat().st_size)
+    if problem:
+        raise InputError(problem)
     data = path.read_bytes()
     if not data.strip():
-        raise InputError(f"{path.name}: the file is empty.")
-    if len(data) > MAX_FILE_BYTES:
-        raise InputError(f"{path.name}: larger than {MAX_FILE_BYTES // 2**20} MiB.")
+        raise InputError(file_problem(path.name, 0))  # whitespace alone is as empty as no bytes
     raw_text = extract_text(data, suffix, path.name)
     text = clean_text(raw_text)
     if _non_space_chars(text) < 2:
