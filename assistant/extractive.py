@@ -22,6 +22,7 @@ from dataclasses import dataclass, replace
 
 from .chunk import split_clauses, split_sentences
 from .figures import Figure, english_figure, find_figures
+from .hanzi import HANZI
 from .keyword import tokenize
 from .prompts import language_of, template
 from .question import SLOT_EDGE, Question
@@ -46,7 +47,7 @@ MIN_CONTEXT_CHARS = 2
 SPAN_END = re.compile(r"[，；;。！？!?]|,(?!\d{3})")
 # A bracketed aside after a name (its English or Latin name, an abbreviation, empty brackets) is
 # read past: "尼古拉·卡利尼奇（：Nikola Kalinić，），是一名…" reads "尼古拉·卡利尼奇，是一名…".
-ASIDE = re.compile(r"[（(](?:[^（）()\u4e00-\u9fff]*|[^（）()]*[:：][^（）()]*)[)）]")
+ASIDE = re.compile(rf"[（(](?:[^（）(){HANZI}]*|[^（）()]*[:：][^（）()]*)[)）]")
 CHINESE_NUMERAL = re.compile(r"[一二两三四五六七八九十百千万亿]")
 TIME_WORDS = re.compile(r"\d|[年月日时世纪代旬季春夏秋冬]|初|末|期间")
 # A passage that tells its reader what to answer is an instruction, not a fact (issue: prompt injection).

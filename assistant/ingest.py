@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import InputError
+from .hanzi import HANZI
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
-CJK = r"\u3400-\u9fff\uf900-\ufaff"
+CJK = HANZI  # Chinese characters, defined in assistant/hanzi.py
 CJK_PUNCT = r"\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\u2018-\u201f\u2014\u2026《》「」『』【】"
 
 # Lists of links to other pages or sites (next article, related reading, share buttons): what
