@@ -221,7 +221,7 @@ def answer_stream(
     timings: dict[str, float] = {}
 
     tick = time.perf_counter()
-    condensed = _condense(question, history, chat_model)
+    condensed, condensing = _condense(question, history, chat_model)
     # llm mode translates an English question before searching; auto only when the first reading fails.
     queries = _search_queries(condensed, generation, chat_model if mode == "llm" else None)
     timings["condense"] = time.perf_counter() - tick
@@ -254,7 +254,7 @@ def answer_stream(
         question=question,
         condensed_question=condensed,
         mode=used_mode,
-        checks=queries.checks + checks,
+        checks=condensing + queries.checks + checks,
     )
 
 
@@ -321,7 +321,8 @@ def _check_question(question: object, config: Config) -> str:
     return question
 
 
-def _condense(question: str, history: list[dict] | None, chat_model) -> str:
+def _condense(question: str, history: list[dict] | None, chat_model) -> tuple[str, list[str]]:
+    """The standalone question, and a check saying who condensed it (the model or the rules)."""
     if chat_model is not None and history:
         from .generative import condense_with_model
 
@@ -332,9 +333,10 @@ def _condense(question: str, history: list[dict] | None, chat_model) -> str:
         else:
             invented = set(numbers_in(condensed)) - set(numbers_in(" ".join([question, *user_turns(history)])))
             if keeps_subject(question, condensed) and not invented:
-                return condensed
+                return condensed, ["condensed by the model"]
             log.info("the model's rewrite %r drops the user's words or adds figures; using rules", condensed)
-    return condense_by_rules(question, history)
+    condensed = condense_by_rules(question, history)
+    return condensed, ["condensed by rules"] if condensed != question else []
 
 
 @dataclass(frozen=True)

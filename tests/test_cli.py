@@ -262,5 +262,9 @@ def test_a_model_that_answers_a_wrong_figure_is_never_shown(corpus_index: Config
         assert "99999" not in shown and "8524" in shown
         result = json.loads(run_cli("ask", "专利授权量是多少？", "--json", config=corpus_index, env=env).stdout)
         assert "99999" not in result["text"] and "8524" in result["text"]
+        # The model was asked and its reply refused, rather than never reached.
+        asked = ["ask", "专利授权量是多少？", "--json", "--mode", "llm"]
+        refused = json.loads(run_cli(*asked, config=corpus_index, env=env).stdout)
+        assert any(c.startswith("model reading rejected") for c in refused["checks"]), refused["checks"]
     finally:
         server.shutdown()
