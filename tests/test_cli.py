@@ -225,24 +225,28 @@ def test_a_chat_port_in_use_is_an_error_naming_it(corpus_index: Config) -> None:
 
 
 class _LyingChatServer(http.server.BaseHTTPRequestHandler):
-    """An OpenAI-compatible chat server whose every reply is a wrong figure with a citation."""
+    """An OpenAI-compatible chat server whose every reply is a wrong figure with a citation, streamed or not."""
+
+    LIE = "[1] 99999件"
 
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        body = json.dumps(
-            {
-                "id": "x",
-                "object": "chat.completion",
-                "created": 0,
-                "model": "liar",
-                "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": "[1] 99999件"}, "finish_reason": "stop"}
-                ],
-                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-            }
-        ).encode()
+        request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        common = {"id": "x", "created": 0, "model": "liar"}
+        if request.get("stream"):
+            chunks = [
+                {"index": 0, "delta": {"role": "assistant", "content": self.LIE}, "finish_reason": None},
+                {"index": 0, "delta": {}, "finish_reason": "stop"},
+            ]
+            events = [{**common, "object": "chat.completion.chunk", "choices": [c]} for c in chunks]
+            body = "".join(f"data: {json.dumps(e)}\n\n" for e in events).encode() + b"data: [DONE]\n\n"
+            content_type = "text/event-stream"
+        else:
+            choice = {"index": 0, "message": {"role": "assistant", "content": self.LIE}, "finish_reason": "stop"}
+            usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+            body = json.dumps({**common, "object": "chat.completion", "choices": [choice], "usage": usage}).encode()
+            content_type = "application/json"
         self.send_response(200)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
