@@ -20,13 +20,11 @@ import errno
 import hashlib
 import html
 import logging
-import math
 import os
 import re
 import shutil
 import socket
 import threading
-import time
 import unicodedata
 from collections.abc import Iterator
 from functools import partial
@@ -34,12 +32,24 @@ from pathlib import Path
 
 from starlette.middleware import Middleware
 from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from assistant import api  # importing assistant first turns Gradio analytics off
+from assistant.answer_queue import AnswerQueue
 from assistant.config import Config
 from assistant.errors import AssistantError, ConfigError
 from assistant.ingest import MAX_FILE_BYTES, SUPPORTED_SUFFIXES, file_problem
+from assistant.logins import (
+    LOGIN_FAILURES,
+    LOGIN_LOCKOUT_S,
+    Credentials,
+    FailedLogins,
+    read_api_keys,
+    read_auth,
+    too_many_failures_message,
+)
+from assistant.openai_api import build_openai_app
 
 import gradio as gr  # isort: skip
 from gradio.utils import get_upload_folder  # isort: skip
@@ -94,9 +104,6 @@ GENERIC_ERROR = (
 )
 UPLOAD_SUFFIXES = list(SUPPORTED_SUFFIXES)
 UPLOAD_ROUTES = ("/gradio_api/upload", "/gradio_api/process_recording")  # Gradio's routes that store files
-LOGIN_FAILURES = 5
-LOGIN_WINDOW_S = 60.0
-LOGIN_LOCKOUT_S = 300.0
 # The login page says "Incorrect Credentials" for a refused login too, so it explains the pause up front.
 LOGIN_MESSAGE = (
     f"Report assistant 报告问答 — after {LOGIN_FAILURES} failed logins within a minute,"
@@ -109,15 +116,22 @@ LOGIN_MESSAGE = (
 
 
 class AssistantApp(gr.Blocks):
-    """gr.Blocks with this app's safe launch defaults (Gradio 6 takes theme and CSS in launch())."""
+    """gr.Blocks with this app's safe launch defaults (Gradio 6 takes theme and CSS in launch()).
 
-    def __init__(self, *args, read_only: bool = False, **kwargs) -> None:
+    `answer_queue` is the line the page's answers wait in, and `failed_logins` the record of its
+    failed logins; a server that also serves the API hands both to it.
+    """
+
+    def __init__(self, *args, read_only: bool = False, answer_queue: AnswerQueue, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.read_only = read_only
+        self.answer_queue = answer_queue
+        self.failed_logins = FailedLogins()
 
     def launch(self, *args, **kwargs):  # type: ignore[override]
         # Gradio's routes accept uploads and unlimited login attempts; these guards run before them.
-        guards = [Middleware(LoginThrottle)] + ([Middleware(NoUploads)] if self.read_only else [])
+        guards = [Middleware(LoginThrottle, failed_logins=self.failed_logins)]
+        guards += [Middleware(NoUploads)] if self.read_only else []
         app_kwargs = dict(kwargs.get("app_kwargs") or {})
         app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), *guards]
         kwargs["app_kwargs"] = app_kwargs
@@ -132,9 +146,12 @@ class AssistantApp(gr.Blocks):
         return super().launch(*args, **kwargs)
 
 
-def build_app(config: Config, *, read_only: bool = False) -> gr.Blocks:
+def build_app(config: Config, *, read_only: bool = False) -> AssistantApp:
     """The chat page (and, unless read_only, the documents tab) over the index in `config`."""
-    with AssistantApp(title="Report assistant 报告问答", analytics_enabled=False, read_only=read_only) as demo:
+    answer_queue = AnswerQueue.from_config(config)
+    with AssistantApp(
+        title="Report assistant 报告问答", analytics_enabled=False, read_only=read_only, answer_queue=answer_queue
+    ) as demo:
         gr.Markdown(
             "## Report assistant · 报告问答\nAsk questions about the indexed reports; every answer cites its source."
         )
@@ -142,7 +159,7 @@ def build_app(config: Config, *, read_only: bool = False) -> gr.Blocks:
 
         with gr.Tabs():
             with gr.Tab("Chat 问答", id="chat"):
-                _chat_tab(config, history)
+                _chat_tab(config, history, answer_queue)
             if not read_only:  # not rendered at all, so its endpoints do not exist either
                 with gr.Tab("Documents 文档", id="documents"):
                     _documents_tab(config, demo)
@@ -154,21 +171,25 @@ def build_app(config: Config, *, read_only: bool = False) -> gr.Blocks:
         api_result = gr.JSON(visible=False, label="answer")
         api_button = gr.Button(visible=False)
         api_button.click(
-            partial(ask, config=config),
+            partial(ask, config=config, answer_queue=answer_queue),
             [api_question, api_mode, history],
             [api_result, history],
             api_name="ask",
             concurrency_id="answer",
-            concurrency_limit=2,
+            concurrency_limit=config.answer_concurrency,
         )
         reset_button = gr.Button(visible=False)
         reset_button.click(lambda: [], None, [history], api_name="reset", queue=False)
 
-    demo.queue(default_concurrency_limit=2, max_size=64)
+    # Gradio counts an event as waiting until it starts, so its line holds the slots' events too.
+    demo.queue(
+        default_concurrency_limit=config.answer_concurrency,
+        max_size=config.answer_concurrency + config.answer_queue_size,
+    )
     return demo
 
 
-def _chat_tab(config: Config, history: gr.State) -> None:
+def _chat_tab(config: Config, history: gr.State, answer_queue: AnswerQueue) -> None:
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=320):
             chatbot = gr.Chatbot(
@@ -209,11 +230,11 @@ def _chat_tab(config: Config, history: gr.State) -> None:
     # question typed meanwhile stays in the box, which the answer no longer clears.
     answering = gr.on(
         [question.submit, send.click],
-        partial(chat, config=config),
+        partial(chat, config=config, answer_queue=answer_queue),
         [question, chatbot, history, mode],
         chat_outputs,
         concurrency_id="answer",
-        concurrency_limit=2,
+        concurrency_limit=config.answer_concurrency,
         api_visibility="private",
         trigger_mode="once",
     )
@@ -301,7 +322,13 @@ def _documents_tab(config: Config, demo: gr.Blocks) -> None:
 
 
 def chat(
-    message: str, chat_messages: list[dict] | None, history: list[dict] | None, mode: str, *, config: Config
+    message: str,
+    chat_messages: list[dict] | None,
+    history: list[dict] | None,
+    mode: str,
+    *,
+    config: Config,
+    answer_queue: AnswerQueue,
 ) -> Iterator[tuple]:
     """Stream one answer into the chat; the conversation lives in this session's state only."""
     shown = list(chat_messages or [])
@@ -315,12 +342,13 @@ def chat(
     text = ""
     result = None
     try:
-        for item in api.answer_stream(message, history, mode=mode, config=config):
-            if isinstance(item, str):
-                text += item
-                yield gr.skip(), [*shown, bubble("assistant", text + " …")], history, *unchanged
-            else:
-                result = item
+        with answer_queue.turn():  # the line the API's questions wait in too
+            for item in api.answer_stream(message, history, mode=mode, config=config):
+                if isinstance(item, str):
+                    text += item
+                    yield gr.skip(), [*shown, bubble("assistant", text + " …")], history, *unchanged
+                else:
+                    result = item
     except AssistantError as exc:
         yield gr.skip(), [*shown, bubble("assistant", f"⚠️ {exc}")], history, *finished(None)
         return
@@ -373,11 +401,14 @@ def message_text(message: dict) -> str:
     return "".join(part.get("text", "") for part in content or [] if isinstance(part, dict))
 
 
-def ask(question: str, mode: str | None, history: list[dict] | None, *, config: Config) -> tuple[dict, list[dict]]:
+def ask(
+    question: str, mode: str | None, history: list[dict] | None, *, config: Config, answer_queue: AnswerQueue
+) -> tuple[dict, list[dict]]:
     """The /ask endpoint: one answer as a JSON-ready dict; follow-ups use this session's history."""
     history = list(history or [])
     try:
-        result = api.answer(question, history, mode=mode or "auto", config=config)
+        with answer_queue.turn():
+            result = api.answer(question, history, mode=mode or "auto", config=config)
     except AssistantError as exc:
         raise gr.Error(str(exc), print_exception=False) from None
     except Exception:
@@ -643,36 +674,6 @@ def _error(message: str, details: list[str] | None = None) -> str:
 # Serving
 
 
-def read_auth(auth_file: str | Path | None = None) -> list[tuple[str, str]] | None:
-    """Logins from `user:password` lines in auth_file, else from $ASSISTANT_AUTH="user:pass,user2:pass2"."""
-    if auth_file:
-        path = Path(auth_file).expanduser()
-        try:  # utf-8-sig: an editor's byte order mark must not become part of the first user name
-            entries = path.read_text(encoding="utf-8-sig").splitlines()
-        except OSError as exc:
-            raise ConfigError(f"Cannot read the auth file {path}: {exc.strerror}.") from exc
-        except UnicodeDecodeError:
-            raise ConfigError(f"The auth file {path} is not UTF-8 text: save it as UTF-8.") from None
-        source = str(path)
-    elif os.environ.get("ASSISTANT_AUTH", "").strip():
-        entries = os.environ["ASSISTANT_AUTH"].split(",")
-        source = "ASSISTANT_AUTH"
-    else:
-        return None
-    logins = []
-    for number, entry in enumerate(entries, start=1):
-        entry = entry.strip()
-        if not entry or entry.startswith("#"):
-            continue
-        user, sep, password = entry.partition(":")
-        if not sep or not user.strip() or not password:
-            raise ConfigError(f"{source}: entry {number} is not of the form user:password.")
-        logins.append((user.strip(), password))
-    if not logins:
-        raise ConfigError(f"{source} holds no user:password entries.")
-    return logins
-
-
 class NoUploads:
     """ASGI middleware for a read-only page: Gradio's upload routes would store anyone's files and serve them back."""
 
@@ -688,31 +689,21 @@ class NoUploads:
 
 
 class LoginThrottle:
-    """ASGI middleware: a client that fails LOGIN_FAILURES logins within LOGIN_WINDOW_S seconds is
-    refused (429) for LOGIN_LOCKOUT_S seconds, so passwords cannot be guessed at network speed.
+    """ASGI middleware: Gradio's /login hears a client only while `failed_logins` does not pause it (429)."""
 
-    Clients are told apart by address; behind a proxy, run Gradio with the proxy's forwarded headers.
-    """
-
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, failed_logins: FailedLogins) -> None:
         self.app = app
-        self.failures: dict[str, list[float]] = {}  # client -> times of its recent failed logins
-        self.locked_until: dict[str, float] = {}
+        self.failed_logins = failed_logins
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].rstrip("/").endswith("/login"):
             await self.app(scope, receive, send)
             return
         client = scope["client"][0] if scope.get("client") else "unknown"
-        now = time.monotonic()
-        locked_until = self.locked_until.pop(client, 0.0)
-        if locked_until > now:
-            self.locked_until[client] = locked_until
-            wait = math.ceil(locked_until - now)
+        wait = self.failed_logins.wait_seconds(client)
+        if wait:
             refusal = JSONResponse(
-                {"detail": f"Too many failed logins: try again in {wait} seconds."},
-                status_code=429,
-                headers={"Retry-After": str(wait)},
+                {"detail": too_many_failures_message(wait)}, status_code=429, headers={"Retry-After": str(wait)}
             )
             await refusal(scope, receive, send)
             return
@@ -725,15 +716,7 @@ class LoginThrottle:
             await send(message)
 
         await self.app(scope, receive, send_noting_status)
-        if status < 400:
-            self.failures.pop(client, None)
-            return
-        recent = [t for t in self.failures.get(client, []) if now - t < LOGIN_WINDOW_S] + [now]
-        if len(recent) >= LOGIN_FAILURES:
-            self.locked_until[client] = now + LOGIN_LOCKOUT_S
-            self.failures.pop(client, None)
-        else:
-            self.failures[client] = recent
+        self.failed_logins.record(client, succeeded=status < 400)
 
 
 def check_port_free(host: str, port: int) -> None:
@@ -758,6 +741,37 @@ def _warm_up(config: Config) -> None:
         log.warning("warm-up failed: %s", exc)
 
 
+def start(
+    config: Config,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 7860,
+    read_only: bool = False,
+    auth: list[tuple[str, str]] | None = None,
+    block: bool = True,
+    quiet: bool = False,
+) -> AssistantApp:
+    """One server: the page at / and the OpenAI-compatible API at /v1, with the same logins, the
+    same record of failed ones and the same line of questions. Returns once stopped, or at once
+    with `block=False` (then `close()` the returned app)."""
+    credentials = Credentials(auth, read_api_keys(config))
+    demo = build_app(config, read_only=read_only)
+    openai_app = build_openai_app(
+        config, credentials=credentials, answer_queue=demo.answer_queue, failed_logins=demo.failed_logins
+    )
+    demo.launch(
+        server_name=host,
+        server_port=port,
+        auth=auth,
+        auth_message=LOGIN_MESSAGE,
+        prevent_thread_lock=not block,
+        quiet=quiet,
+        # Routes given to the app before Gradio adds its own: /v1 is the API's, whatever Gradio serves.
+        app_kwargs={"routes": [Mount("/v1", app=openai_app)]},
+    )
+    return demo
+
+
 def serve(
     config: Config,
     *,
@@ -766,7 +780,7 @@ def serve(
     read_only: bool = False,
     auth_file: str | Path | None = None,
 ) -> None:
-    """Serve the chat page until interrupted; local only unless `host` says otherwise."""
+    """Serve the chat page and the API until interrupted; local only unless `host` says otherwise."""
     auth = read_auth(auth_file)
     check_port_free(host, port)
     if host not in ("127.0.0.1", "localhost", "::1") and auth is None:
@@ -775,6 +789,5 @@ def serve(
             host,
             "" if read_only else " and edit",
         )
-    demo = build_app(config, read_only=read_only)
     threading.Thread(target=_warm_up, args=(config,), name="warm-up", daemon=True).start()
-    demo.launch(server_name=host, server_port=port, auth=auth, auth_message=LOGIN_MESSAGE)
+    start(config, host=host, port=port, read_only=read_only, auth=auth)

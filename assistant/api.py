@@ -49,12 +49,12 @@ def build_index(
     """
     config = resolve_config(config, index_dir)
     if paths:
-        documents, skipped = _read(list(paths), strict)
+        documents, skipped = _read(list(paths), strict, config)
     elif open_store(config).live_name() is not None:
         # A rebuild embeds everything again, so a document it cannot read would be lost.
         documents, skipped = _read_recorded(config, strict=strict or rebuild)
     else:
-        documents, skipped = _read([config.corpus_dir], strict)
+        documents, skipped = _read([config.corpus_dir], strict, config)
     return sync_index(
         documents,
         {s.name for s in skipped},
@@ -81,7 +81,7 @@ def add_documents(
     page's uploads), any such file is an InputError and nothing is added.
     """
     config = resolve_config(config, index_dir)
-    documents, skipped = _read(list(paths), strict)
+    documents, skipped = _read(list(paths), strict, config)
     existing = _indexed_documents(config)
     if not replace:
         clashes = [d.doc_id for d in documents if d.doc_id in existing and existing[d.doc_id] != d.content_hash]
@@ -92,9 +92,9 @@ def add_documents(
     return sync_index(documents, set(existing), config, _embedder(config), skipped=skipped, progress=progress)
 
 
-def _read(paths: list[str | Path], strict: bool) -> tuple[list[Document], list[SkippedFile]]:
+def _read(paths: list[str | Path], strict: bool, config: Config) -> tuple[list[Document], list[SkippedFile]]:
     """The readable documents and the skipped files; strict: every file readable, or InputError."""
-    return (load_documents(paths), []) if strict else read_documents(paths)
+    return (load_documents(paths, config=config), []) if strict else read_documents(paths, config=config)
 
 
 def _read_recorded(config: Config, *, strict: bool) -> tuple[list[Document], list[SkippedFile]]:
@@ -102,7 +102,7 @@ def _read_recorded(config: Config, *, strict: bool) -> tuple[list[Document], lis
     documents: list[Document] = []
     skipped: list[SkippedFile] = []
     for record in open_store(config).live_manifest().documents.values():
-        loaded = read_document(Path(record.path), doc_id=record.doc_id)
+        loaded = read_document(Path(record.path), doc_id=record.doc_id, config=config)
         if isinstance(loaded, Document):
             documents.append(loaded)
         else:
@@ -210,7 +210,7 @@ def answer_stream(
     """
     started = time.perf_counter()
     config = resolve_config(config, index_dir)
-    question = _check_question(question, config)
+    question = check_question(question, config)
     if mode not in MODES:
         raise InputError(f"Unknown answer mode {mode!r}; choose one of {', '.join(MODES)}.")
     store = open_store(config)
@@ -309,7 +309,8 @@ def _read_passages(
     return (*answer_from(chosen, question, retrieval.passages, reading.flagged), checks, "llm")
 
 
-def _check_question(question: object, config: Config) -> str:
+def check_question(question: object, config: Config) -> str:
+    """The question stripped, or InputError when it is empty or over the length limit."""
     if not isinstance(question, str) or not question.strip():
         raise InputError("The question is empty: type a question about the documents.")
     question = question.strip()

@@ -85,7 +85,9 @@ def _parser() -> argparse.ArgumentParser:
     ask.add_argument("--json", action="store_true", help="print the whole answer as JSON")
     ask.set_defaults(run=_ask)
 
-    chat = commands.add_parser("chat", parents=[common], help="serve the chat page")
+    chat = commands.add_parser(
+        "chat", parents=[common], help="serve the chat page at / and the OpenAI-compatible API at /v1"
+    )
     chat.add_argument("--host", default="127.0.0.1")
     chat.add_argument("--port", type=int, default=7860)
     chat.add_argument("--read-only", action="store_true", help="hide the documents tab")

@@ -86,6 +86,17 @@ class Config:
 
     # Input limits.
     max_question_chars: int = 2000
+    # The largest request body the OpenAI-compatible API reads (a conversation's messages).
+    max_request_bytes: int = 1_048_576
+
+    # Serving: answers running at once and questions waiting, for the page and the API together.
+    answer_concurrency: int = 2
+    answer_queue_size: int = 64
+    # Keys the OpenAI-compatible API accepts as `Authorization: Bearer KEY`, comma-separated.
+    api_keys: str = field(default="", repr=False)
+    # Rows with values in one spreadsheet (.xlsx, all sheets, or .csv); a larger file is refused
+    # with this limit named, never cut short in silence.
+    max_table_rows: int = 10_000
 
     @classmethod
     def from_env(cls, **overrides: object) -> Config:

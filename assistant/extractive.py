@@ -23,7 +23,7 @@ from dataclasses import dataclass, replace
 from .chunk import split_clauses, split_sentences
 from .figures import Figure, english_figure, find_figures
 from .hanzi import HANZI
-from .keyword import tokenize
+from .keyword import names_in, segment, tokenize
 from .prompts import language_of, template
 from .question import SLOT_EDGE, Question
 from .results import to_sources
@@ -49,7 +49,15 @@ SPAN_END = re.compile(r"[，；;。！？!?]|,(?!\d{3})")
 # read past: "尼古拉·卡利尼奇（：Nikola Kalinić，），是一名…" reads "尼古拉·卡利尼奇，是一名…".
 ASIDE = re.compile(rf"[（(](?:[^（）(){HANZI}]*|[^（）()]*[:：][^（）()]*)[)）]")
 CHINESE_NUMERAL = re.compile(r"[一二两三四五六七八九十百千万亿]")
-TIME_WORDS = re.compile(r"\d|[年月日时世纪代旬季春夏秋冬]|初|末|期间")
+# A time: a figure, a numbered date or duration (judgments write hidden dates "××××年××月"), or a word that names a period ("古新世晚期", "明朝", "春季").
+TIME_WORDS = re.compile(
+    r"\d|[一二两三四五六七八九十百千零〇×]+个?(?:[年月日号天周]|小时|分钟|星期)|世纪|年代|时期|[初中末晚早]期|期间|前夕|朝|[春夏秋冬]季|季度|[上中下]旬"
+)
+# People are named, hidden by a judgment ("张某某"), or called by a word for a party or a role
+# ("甲方", "原告", "申请人", "会长").
+PERSON_WORD = re.compile(rf"[{HANZI}]某|[人者员长师家方告主手官士夫妻]$|[人者员长师家方告主手官士夫妻][，、和及与]")
+# Places are named, or end in a word for a place ("伍德沃德大道9844号", "新界西北部").
+PLACE_END = re.compile(r"[省市县区州镇乡村国岛洲山河湖海江路街道号港湾城府郡部面边侧内外]")
 # A passage that tells its reader what to answer is an instruction, not a fact (issue: prompt injection).
 INSTRUCTION = re.compile(
     r"忽略(?:之前|以上|上述|前面)的?(?:所有|全部)?(?:指令|指示|说明|要求)|(?:请|你必须|你应该|务必)(?:回答|答复|输出|告诉用户)"
@@ -70,6 +78,8 @@ WRONG_SIDE = 0.3
 # A run must be next to question words to be the slot (a neighbour at distance 2 scores 0.5)
 # and be of the asked kind (0.5).
 MIN_RUN_SCORE = 0.9
+# A run in a clause naming the question's whole subject gains this much over one naming none.
+WEIGHT_CLAUSE_SUBJECT = 0.6
 MIN_COVERAGE = 0.45
 MIN_ALIGNMENT = 0.25
 MIN_SIMILARITY = {"zh": 0.80, "en": 0.75}
@@ -244,7 +254,8 @@ def asked_span(question: Question, sentence: str) -> tuple[str, float]:
     if not question.left and not question.right:
         return _strip_edges(_best_clause(sentence, question)), 0.0
     distance = _shared_runs(question, sentence)
-    best: tuple[float, int, int] | None = None
+    clauses = _clause_subjects(question, sentence)
+    best: tuple[float, float, int, int] | None = None
     for start, end in _unshared_runs(sentence, distance):
         span = _strip_edges(sentence[start:end])
         if not span:
@@ -254,11 +265,13 @@ def asked_span(question: Question, sentence: str) -> tuple[str, float]:
         score += 0.3 * bool(before and after and before[0] in ("left", "both") and after[0] in ("right", "both"))
         score += 0.5 * fits_kind(span, question.kind) + 0.5 * bool(_head_noun(question, sentence, end))
         score -= 0.02 * max(0, len(span) - 20)
-        if best is None or score > best[0]:
-            best = (score, start, end)
-    if best is None or best[0] < MIN_RUN_SCORE:
+        # The clause's subject chooses among the runs of this sentence; it is not evidence of the slot.
+        choice = score + WEIGHT_CLAUSE_SUBJECT * next(share for clause_end, share in clauses if start < clause_end)
+        if best is None or choice > best[0]:
+            best = (choice, score, start, end)
+    if best is None or best[1] < MIN_RUN_SCORE:
         return _strip_edges(_best_clause(sentence, question)), 0.0
-    score, start, end = best
+    _, score, start, end = best
     span = _strip_edges(sentence[start:end])
     if len(span) <= 2 and start > 0 and distance[start - 1] and question.kind in ("entity", "place"):
         # A character or two glued to shared words completes a name ("鲤鱼门天后" + "宫").
@@ -268,6 +281,35 @@ def asked_span(question: Question, sentence: str) -> tuple[str, float]:
     span = span + _head_noun(question, sentence, end)
     clause = clause_around(sentence, start, end)
     return (clause if len(clause) <= CLAUSE_ANSWER_CHARS else span), min(1.0, score / 2)
+
+
+def _clause_subjects(question: Question, sentence: str) -> list[tuple[int, float]]:
+    """Per clause (its end), the share of the question's subject words it names.
+
+    A list sentence ("收入94.7亿元、增长6.8%，其中税收收入60.2亿元、增长11.3%") gives each subject its
+    own clause, and the asked figure is the one in the clause about the asked subject. A clause
+    naming none of them ("，增长25.89%") continues the subject of the one before.
+    """
+    years = years_in(question.text)
+    # At either end of the question, the word next to the question word says what is asked of the
+    # subject ("收入增长了多少", "谁提供场地"), not which subject.
+    left, right = segment(question.left.rstrip(SLOT_EDGE)), segment(question.right.lstrip(SLOT_EDGE))
+    predicate = set(left[-1:] if not right else right[:1] if not left else [])
+    subject = [
+        t
+        for t in question.terms
+        if len(t) > 1 and not t.isdigit() and t not in GENERIC_TERMS and t not in years and t not in predicate
+    ]
+    total = sum(len(t) for t in subject)
+    shares: list[tuple[int, float]] = []
+    start, previous = 0, 0.0
+    for end in [m.end() for m in re.finditer(r"[，；;。！？!?]", sentence)] + [len(sentence) + 1]:
+        clause = sentence[start:end]
+        share = sum(len(t) for t in subject if t in clause) / total if total else 0.0
+        previous = share or previous
+        shares.append((end, previous))
+        start = end
+    return shares
 
 
 def clause_around(sentence: str, start: int, end: int) -> str:
@@ -367,8 +409,6 @@ def _head_noun(question: Question, sentence: str, end: int) -> str:
     """The noun a determiner question word governs ("哪个*公司*制作"), where the sentence has it next."""
     if question.kind not in ("entity", "person", "place", "number") or not question.right:
         return ""
-    from .keyword import segment
-
     words = segment(question.right)
     head = words[0] if words else ""
     return head if head and head not in SLOT_EDGE and sentence.startswith(head, end) else ""
@@ -383,7 +423,9 @@ def fits_kind(span: str, kind: str) -> bool:
     if kind == "time":
         return bool(TIME_WORDS.search(span))
     if kind == "person":
-        return not re.fullmatch(r"[\d.,%]+", span)
+        return bool(names_in(span) or PERSON_WORD.search(span)) or "·" in span or "《" in span
+    if kind == "place":
+        return bool(names_in(span)) or any(PLACE_END.search(word[-1]) for word in segment(span))
     return True
 
 

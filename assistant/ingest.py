@@ -12,10 +12,12 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
+from .config import Config
 from .errors import InputError
 from .hanzi import HANZI
+from .tables import PdfTables, csv_text, table_text, workbook_text
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".xlsx", ".csv")
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
 CJK = HANZI  # Chinese characters, defined in assistant/hanzi.py
@@ -107,15 +109,17 @@ class SkippedFile:
         return f"{self.name}: {self.reason}"
 
 
-def load_documents(paths: list[Path | str]) -> list[Document]:
+def load_documents(paths: list[Path | str], *, config: Config | None = None) -> list[Document]:
     """Load files and folders (recursively), all or nothing: InputError names every unusable file."""
-    documents, skipped = read_documents(paths)
+    documents, skipped = read_documents(paths, config=config)
     if skipped:
         raise InputError(f"{len(skipped)} of the files cannot be used: {'; '.join(map(str, skipped))}.")
     return documents
 
 
-def read_documents(paths: list[Path | str]) -> tuple[list[Document], list[SkippedFile]]:
+def read_documents(
+    paths: list[Path | str], *, config: Config | None = None
+) -> tuple[list[Document], list[SkippedFile]]:
     """Load files and folders (recursively), leaving out each file that cannot be read, with its reason.
 
     A missing path, a folder without documents, a name clash or nothing readable at all is an
@@ -138,7 +142,7 @@ def read_documents(paths: list[Path | str]) -> tuple[list[Document], list[Skippe
     documents: list[Document] = []
     skipped: list[SkippedFile] = []
     for path, doc_id in files:
-        loaded = read_document(path, doc_id=doc_id)
+        loaded = read_document(path, doc_id=doc_id, config=config)
         if isinstance(loaded, Document):
             documents.append(loaded)
         else:
@@ -156,10 +160,10 @@ def read_documents(paths: list[Path | str]) -> tuple[list[Document], list[Skippe
     return documents, skipped
 
 
-def read_document(path: Path, *, doc_id: str) -> Document | SkippedFile:
+def read_document(path: Path, *, doc_id: str, config: Config | None = None) -> Document | SkippedFile:
     """The document, or why it cannot be read (missing, unreadable, unusable)."""
     try:
-        return load_document(path, doc_id=doc_id)
+        return load_document(path, doc_id=doc_id, config=config)
     except InputError as exc:
         return SkippedFile(doc_id, str(exc).removeprefix(f"{path.name}: ").rstrip("."))
     except OSError as exc:
@@ -179,8 +183,8 @@ def file_problem(name: str, size: int) -> str | None:
     return None
 
 
-def load_document(path: Path, *, doc_id: str | None = None) -> Document:
-    """Read one file, extract its text by type and clean it."""
+def load_document(path: Path, *, doc_id: str | None = None, config: Config | None = None) -> Document:
+    """Read one file, extract its text by type and clean it; config's limits apply (default: the environment's)."""
     suffix = path.suffix.lower()
     problem = file_problem(path.name, path.stat().st_size)
     if problem:
@@ -188,7 +192,7 @@ def load_document(path: Path, *, doc_id: str | None = None) -> Document:
     data = path.read_bytes()
     if not data.strip():
         raise InputError(file_problem(path.name, 0))  # whitespace alone is as empty as no bytes
-    raw_text = extract_text(data, suffix, path.name)
+    raw_text = extract_text(data, suffix, path.name, config or Config.from_env())
     text = clean_text(raw_text)
     if _non_space_chars(text) < 2:
         raise InputError(f"{path.name}: no text could be read from it.")
@@ -207,7 +211,7 @@ def _non_space_chars(text: str) -> int:
     return len(text) - sum(1 for ch in text if ch.isspace())
 
 
-def extract_text(data: bytes, suffix: str, name: str) -> str:
+def extract_text(data: bytes, suffix: str, name: str, config: Config) -> str:
     """Text of a file's bytes; the type is checked against the content, not the name alone."""
     if suffix == ".pdf":
         if not data.startswith(b"%PDF"):
@@ -217,7 +221,11 @@ def extract_text(data: bytes, suffix: str, name: str) -> str:
         if not data.startswith(b"PK"):
             raise InputError(f"{name}: not a Word .docx file (its content is not a zip package).")
         return _docx_text(data, name)
+    if suffix == ".xlsx":
+        return workbook_text(data, name, max_rows=config.max_table_rows)
     text = decode_bytes(data, name)
+    if suffix == ".csv":
+        return csv_text(text, name, max_rows=config.max_table_rows)
     if suffix in (".html", ".htm"):
         return _html_text(text)
     return text
@@ -378,7 +386,8 @@ def _pdf_text(data: bytes, name: str) -> str:
         reader = PdfReader(io.BytesIO(data))
         if reader.is_encrypted:
             raise InputError(f"{name}: the PDF is encrypted; save a copy without a password and index that.")
-        return "\n\n".join(page.extract_text() or "" for page in reader.pages)
+        with PdfTables(data, name) as tables:
+            return "\n\n".join(tables.page_text(i) or page.extract_text() or "" for i, page in enumerate(reader.pages))
     # pypdf's own errors derive from PyPdfError; a damaged object graph or an unsupported stream
     # filter surfaces as these built-in errors instead (seen feeding it damaged files).
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, NotImplementedError) as exc:
@@ -391,6 +400,7 @@ def _pdf_text(data: bytes, name: str) -> str:
 def _docx_text(data: bytes, name: str) -> str:
     import io
     import zipfile
+    import zlib
 
     import docx
     from docx.opc.exceptions import OpcError
@@ -406,25 +416,22 @@ def _docx_text(data: bytes, name: str) -> str:
                 parts.append(block.text)
     # Broken XML raises lxml's XMLSyntaxError; well-formed XML of the wrong shape raises
     # AttributeError from python-docx's element classes (seen feeding it damaged files).
-    except (zipfile.BadZipFile, OpcError, XMLSyntaxError, KeyError, ValueError, AttributeError) as exc:
+    # A damaged compressed part raises zlib.error, or NotImplementedError for a compression it names.
+    except (
+        zipfile.BadZipFile,
+        zlib.error,
+        NotImplementedError,
+        OpcError,
+        XMLSyntaxError,
+        KeyError,
+        ValueError,
+        AttributeError,
+    ) as exc:
         raise InputError(
             f"{name}: the Word file is damaged or not a .docx ({exc});"
             " open it in Word and save it as .docx again, or index its text as .txt."
         ) from exc
     return "\n\n".join(parts)
-
-
-def table_text(rows: list[list[str]]) -> str:
-    """A table as sentences, each row naming its header cells: "营业收入：2022年 5.8亿；2021年 4.9亿。"."""
-    rows = [row for row in rows if any(row)]
-    if len(rows) < 2:
-        return "\n".join("，".join(row) for row in rows)
-    header, *body = rows
-    lines = []
-    for row in body:
-        pairs = [f"{h} {c}".strip() for h, c in zip(header[1:], row[1:], strict=False) if c]
-        lines.append(f"{row[0]}：{'；'.join(pairs)}。" if row[0] else "；".join(pairs) + "。")
-    return "\n".join(lines)
 
 
 def _html_text(html: str) -> str:

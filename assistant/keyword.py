@@ -44,6 +44,20 @@ def tokenize(text: str) -> list[str]:
     return tokens
 
 
+# jieba's part-of-speech tags of names: people (nr, nrt, nrfg), places (ns), organisations (nt), other
+# proper nouns (nz) and Latin words (eng). Its tagger confuses them (吴京/ns, 阿布扎比/nrt), so they count as one.
+NAME_TAGS = ("nr", "ns", "nt", "nz", "eng")
+
+
+@functools.lru_cache(maxsize=8192)
+def names_in(text: str) -> tuple[str, ...]:
+    """The words jieba tags as proper names."""
+    import jieba.posseg
+
+    _jieba()
+    return tuple(pair.word for pair in jieba.posseg.cut(text) if pair.flag.startswith(NAME_TAGS))
+
+
 def segment(text: str) -> list[str]:
     """jieba's precise segmentation (whole words only, no sub-words)."""
     return _jieba().lcut(text)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.crosslingual import chinese_search_terms, glossary, pinyin_names
+from assistant.crosslingual import chinese_search_terms, dictionary_word, glossary, pinyin_names
 
 pytestmark = pytest.mark.fast  # rules alone: the quick tier
 
@@ -43,3 +43,20 @@ def test_glossary_entries_are_well_formed() -> None:
         assert chinese and all(
             any("\u4e00" <= ch <= "\u9fff" or ch.isalnum() or ch == "%" for ch in c) for c in chinese
         )
+
+
+def test_dictionary_gives_the_translation_the_documents_use() -> None:
+    vocabulary = frozenset({"华沙", "大学", "波兰"})
+    assert dictionary_word("warsaw", vocabulary) == "华沙"
+    assert dictionary_word("universities", vocabulary) == "大学"
+    # A word whose translations the documents never use stays untranslated (it counts as missing).
+    assert dictionary_word("zebra", vocabulary) is None
+    assert dictionary_word("the", vocabulary) is None
+
+
+def test_english_function_words_are_not_search_terms() -> None:
+    terms = chinese_search_terms(
+        "When was he elected by the University of Warsaw?", frozenset({"华沙", "大学", "选举"})
+    )
+    assert set(terms.split()) >= {"华沙", "大学", "选举"}
+    assert not {"he", "was", "by"} & set(terms.split())
