@@ -14,7 +14,7 @@ CHROMA_HOST ?= 127.0.0.1
 CHROMA_PORT ?= 8000
 CHROMA_DATA ?= $(or $(XDG_DATA_HOME),$(HOME)/.local/share)/report-assistant/chroma
 
-.PHONY: setup models index chat chroma-server test lint format eval bench system-deps clean
+.PHONY: setup models index chat chroma-server test test-fast lint format eval bench system-deps clean
 
 setup: $(STAMP)
 
@@ -56,6 +56,10 @@ format: setup
 
 test: models system-deps lint
 	$(BIN)/python -m pytest -ra
+
+# The quick tier: the rules of each module with a fake embedder and no language model (seconds).
+test-fast: setup
+	$(BIN)/python -m pytest -ra -m fast
 
 # Every question set (the bundled report's and ../shared/eval/external) in every mode, beside the
 # plain LangChain peer; the table goes to docs/benchmarks.md. LIMIT=N for a quick even sample.

@@ -39,7 +39,7 @@ from assistant import api  # importing assistant first turns Gradio analytics of
 from assistant.answer_queue import AnswerQueue
 from assistant.config import Config
 from assistant.errors import AssistantError, ConfigError
-from assistant.ingest import MAX_FILE_BYTES, SUPPORTED_SUFFIXES
+from assistant.ingest import MAX_FILE_BYTES, SUPPORTED_SUFFIXES, file_problem
 from assistant.logins import (
     LOGIN_FAILURES,
     LOGIN_LOCKOUT_S,
@@ -518,14 +518,9 @@ def _add_uploads(files: list[str] | None, config: Config, progress) -> tuple:
     for upload in files:
         path = Path(upload)
         name = safe_filename(path.name)
-        suffix = Path(name).suffix
-        size = path.stat().st_size if path.exists() else 0
-        if suffix not in SUPPORTED_SUFFIXES:
-            problems.append(f"{name}: unsupported type {suffix or '(none)'}; use {', '.join(SUPPORTED_SUFFIXES)}.")
-        elif size == 0:
-            problems.append(f"{name}: the file is empty.")
-        elif size > MAX_FILE_BYTES:
-            problems.append(f"{name}: larger than {MAX_FILE_BYTES // 2**20} MiB.")
+        problem = file_problem(name, path.stat().st_size if path.exists() else 0)
+        if problem:
+            problems.append(problem)
         else:
             staged.append((path, name))
     if problems:

@@ -12,7 +12,6 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
 os.environ.setdefault("ANONYMIZED_TELEMETRY", "False")
 
-from .answer import Answer, Source
 from .api import (
     add_documents,
     answer,
@@ -24,6 +23,7 @@ from .api import (
 )
 from .config import Config
 from .errors import AssistantError, IndexProblem, InputError
+from .results import Answer, Source
 
 __all__ = [
     "Answer",

@@ -12,20 +12,12 @@ import threading
 from collections.abc import Iterator
 
 from .config import Config
-from .errors import AssistantError, ConfigError
+from .errors import ConfigError, QueueFull
 
 # What a refused client is told to wait: about the time a few answers take on a busy CPU.
 RETRY_AFTER_S = 10
 # How often a question waiting for its turn looks whether its client has gone.
 STOP_POLL_S = 0.2
-
-
-class QueueFull(AssistantError):
-    """Every answer slot is taken and the line is full."""
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(f"The assistant is busy with other questions: try again in {retry_after} seconds.")
-        self.retry_after = retry_after
 
 
 class AnswerQueue:

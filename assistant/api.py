@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from .answer import Answer
 from .config import Config
 from .errors import AssistantError, InputError
 from .extractive import answer_from, answers_question, is_confident, read, refuse
@@ -18,6 +17,7 @@ from .indexing import BuildReport, Progress, sync_index
 from .ingest import Document, SkippedFile, load_documents, read_document, read_documents
 from .prompts import language_of
 from .question import parse_question
+from .results import Answer
 from .retrieve import Retrieval, retrieve
 from .store import check_compatible, open_store
 
@@ -221,7 +221,7 @@ def answer_stream(
     timings: dict[str, float] = {}
 
     tick = time.perf_counter()
-    condensed = _condense(question, history, chat_model)
+    condensed, condensing = _condense(question, history, chat_model)
     # llm mode translates an English question before searching; auto only when the first reading fails.
     queries = _search_queries(condensed, generation, chat_model if mode == "llm" else None)
     timings["condense"] = time.perf_counter() - tick
@@ -254,7 +254,7 @@ def answer_stream(
         question=question,
         condensed_question=condensed,
         mode=used_mode,
-        checks=queries.checks + checks,
+        checks=condensing + queries.checks + checks,
     )
 
 
@@ -326,7 +326,8 @@ def check_question(question: object, config: Config) -> str:
     return question
 
 
-def _condense(question: str, history: list[dict] | None, chat_model) -> str:
+def _condense(question: str, history: list[dict] | None, chat_model) -> tuple[str, list[str]]:
+    """The standalone question, and a check saying who condensed it (the model or the rules)."""
     if chat_model is not None and history:
         from .generative import condense_with_model
 
@@ -337,9 +338,10 @@ def _condense(question: str, history: list[dict] | None, chat_model) -> str:
         else:
             invented = set(numbers_in(condensed)) - set(numbers_in(" ".join([question, *user_turns(history)])))
             if keeps_subject(question, condensed) and not invented:
-                return condensed
+                return condensed, ["condensed by the model"]
             log.info("the model's rewrite %r drops the user's words or adds figures; using rules", condensed)
-    return condense_by_rules(question, history)
+    condensed = condense_by_rules(question, history)
+    return condensed, ["condensed by rules"] if condensed != question else []
 
 
 @dataclass(frozen=True)
@@ -393,7 +395,8 @@ def _chat_model(config: Config, mode: str):
         if mode == "llm":
             raise InputError("No language model is configured (ASSISTANT_LLM=none); use mode 'extractive'.")
         return None
-    from .llm import ModelUnavailable, get_chat_model
+    from .errors import ModelUnavailable
+    from .llm import get_chat_model
 
     try:
         return get_chat_model(config)

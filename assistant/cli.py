@@ -9,7 +9,7 @@ import os
 import sys
 
 from . import api
-from .config import PROJECT_ROOT, Config
+from .config import Config
 from .errors import AssistantError, InputError
 
 
@@ -193,8 +193,7 @@ def _utf8_argument(value: str, what: str) -> str:
 
 
 def _chat(args: argparse.Namespace, config: Config) -> int:
-    sys.path.insert(0, str(PROJECT_ROOT))
-    import ui  # the Gradio app lives beside the package, as ui.py
+    import ui  # the page: a top-level module of the distribution (pyproject.toml), imported only to serve it
 
     ui.serve(config, host=args.host, port=args.port, read_only=args.read_only, auth_file=args.auth_file)
     return 0

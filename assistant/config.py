@@ -14,20 +14,34 @@ from pathlib import Path
 
 from .errors import ConfigError
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-PROMPTS_DIR = PROJECT_ROOT / "prompts"
-DEFAULT_CORPUS_DIR = PROJECT_ROOT / "corpus"
+PACKAGE_DIR = Path(__file__).resolve().parent
+# Run from the project (a source checkout, editable or not), the package stands beside pyproject.toml,
+# prompts/, corpus/ and index/. An installed distribution ships prompts/ and corpus/ inside the package
+# (as templates/ and corpus/, see pyproject.toml) and keeps its index in the user's data folder.
+PROJECT_ROOT = PACKAGE_DIR.parent
+RUN_FROM_PROJECT = (PROJECT_ROOT / "pyproject.toml").is_file() and (PROJECT_ROOT / "prompts").is_dir()
+PROMPTS_DIR = PROJECT_ROOT / "prompts" if RUN_FROM_PROJECT else PACKAGE_DIR / "templates"
+DEFAULT_CORPUS_DIR = PROJECT_ROOT / "corpus" if RUN_FROM_PROJECT else PACKAGE_DIR / "corpus"
+
+
+def _user_dir(variable: str, fallback: str) -> Path:
+    """The XDG base folder ($XDG_CACHE_HOME, $XDG_DATA_HOME or its default) for this application."""
+    return Path(os.environ.get(variable) or Path.home() / fallback) / "report-assistant"
 
 
 def _default_cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "report-assistant"
+    return _user_dir("XDG_CACHE_HOME", ".cache")
+
+
+def _default_index_dir() -> Path:
+    """index/ in the project; ~/.local/share/report-assistant/index for an installed command."""
+    return PROJECT_ROOT / "index" if RUN_FROM_PROJECT else _user_dir("XDG_DATA_HOME", ".local/share") / "index"
 
 
 @dataclass(frozen=True)
 class Config:
     # Where things live.
-    index_dir: Path = PROJECT_ROOT / "index"
+    index_dir: Path = field(default_factory=_default_index_dir)
     cache_dir: Path = field(default_factory=_default_cache_dir)
     corpus_dir: Path = DEFAULT_CORPUS_DIR
 

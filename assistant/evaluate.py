@@ -21,11 +21,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .answer import Answer
 from .api import answer
 from .config import Config
 from .errors import InputError
 from .figures import normalise_numbers, numbers_in
+from .results import Answer
 
 REQUIRED_FIELDS = ("id", "q")
 KNOWN_FIELDS = frozenset(

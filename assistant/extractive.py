@@ -20,12 +20,13 @@ import math
 import re
 from dataclasses import dataclass, replace
 
-from .answer import to_sources
 from .chunk import split_clauses, split_sentences
 from .figures import Figure, english_figure, find_figures
+from .hanzi import HANZI
 from .keyword import names_in, segment, tokenize
 from .prompts import language_of, template
 from .question import SLOT_EDGE, Question
+from .results import to_sources
 from .retrieve import Passage, Retrieval, place_names, years_in
 
 # Words that frame a question but say nothing about its subject.
@@ -46,7 +47,7 @@ MIN_CONTEXT_CHARS = 2
 SPAN_END = re.compile(r"[，；;。！？!?]|,(?!\d{3})")
 # A bracketed aside after a name (its English or Latin name, an abbreviation, empty brackets) is
 # read past: "尼古拉·卡利尼奇（：Nikola Kalinić，），是一名…" reads "尼古拉·卡利尼奇，是一名…".
-ASIDE = re.compile(r"[（(](?:[^（）()\u4e00-\u9fff]*|[^（）()]*[:：][^（）()]*)[)）]")
+ASIDE = re.compile(rf"[（(](?:[^（）(){HANZI}]*|[^（）()]*[:：][^（）()]*)[)）]")
 CHINESE_NUMERAL = re.compile(r"[一二两三四五六七八九十百千万亿]")
 # A time: a figure, a numbered date or duration (judgments write hidden dates "××××年××月"), or a word that names a period ("古新世晚期", "明朝", "春季").
 TIME_WORDS = re.compile(
@@ -54,9 +55,7 @@ TIME_WORDS = re.compile(
 )
 # People are named, hidden by a judgment ("张某某"), or called by a word for a party or a role
 # ("甲方", "原告", "申请人", "会长").
-PERSON_WORD = re.compile(
-    r"[\u4e00-\u9fff]某|[人者员长师家方告主手官士夫妻]$|[人者员长师家方告主手官士夫妻][，、和及与]"
-)
+PERSON_WORD = re.compile(rf"[{HANZI}]某|[人者员长师家方告主手官士夫妻]$|[人者员长师家方告主手官士夫妻][，、和及与]")
 # Places are named, or end in a word for a place ("伍德沃德大道9844号", "新界西北部").
 PLACE_END = re.compile(r"[省市县区州镇乡村国岛洲山河湖海江路街道号港湾城府郡部面边侧内外]")
 # A passage that tells its reader what to answer is an instruction, not a fact (issue: prompt injection).

@@ -23,11 +23,18 @@ from .followup import needs_context, user_turns
 from .prompts import language_of, template
 
 log = logging.getLogger(__name__)
+# The prompt budget: every prompt token costs about 13 ms (above; docs/benchmarks.md has the prompt
+# sizes and first-token times these give), so the model sees the reader's best three sentences, each cut to 120
+# characters around its span, and the last six turns of a conversation, each cut to 200 characters.
 CANDIDATES_SHOWN = 3
-# A candidate's sentence is cut to this many characters around its span: prompt tokens are the cost.
 SENTENCE_CHARS = 120
+HISTORY_TURNS = 6
+HISTORY_TURN_CHARS = 200
 READ_MAX_TOKENS = 48
 CONDENSE_MAX_TOKENS = 60
+# A translation or a standalone question longer than this many times the question (plus a margin
+# for the conversation's subject) is the model rambling, not a rewrite.
+REWRITE_GROWTH = 4
 SPEAKERS = {"zh": {"user": "用户", "assistant": "助手"}, "en": {"user": "User", "assistant": "Assistant"}}
 # "[n] words". A bare "[n]" is rejected: measured on the external sets, the model names a sentence
 # without words when it has not found the answer (its bare picks were mostly wrong).
@@ -132,7 +139,7 @@ def translate_for_search(question: str, chat_model) -> str:
         [HumanMessage(template("translate", "en").format(question=question))], max_tokens=CONDENSE_MAX_TOKENS
     )
     translated = _first_line(reply)
-    if language_of(translated) != "zh" or len(translated) > 4 * len(question) + 50:
+    if language_of(translated) != "zh" or len(translated) > REWRITE_GROWTH * len(question) + 50:
         raise AssistantError("the model gave no usable translation")
     return translated
 
@@ -145,13 +152,13 @@ def condense_with_model(question: str, history: list[dict], chat_model) -> str:
     lang = language_of(question)
     speakers = SPEAKERS[lang]
     lines = []
-    for message in history[-6:]:
+    for message in history[-HISTORY_TURNS:]:
         content = message.get("content")
         if message.get("role") in speakers and isinstance(content, str) and content.strip():
-            lines.append(f"{speakers[message['role']]}: {content.strip().splitlines()[0][:200]}")
+            lines.append(f"{speakers[message['role']]}: {content.strip().splitlines()[0][:HISTORY_TURN_CHARS]}")
     prompt = template("condense", lang).format(history="\n".join(lines), question=question)
     condensed = _first_line(chat_model.invoke([HumanMessage(prompt)], max_tokens=CONDENSE_MAX_TOKENS))
-    if not condensed or len(condensed) > 4 * len(question) + 100:
+    if not condensed or len(condensed) > REWRITE_GROWTH * len(question) + 100:
         raise AssistantError("the model gave no usable standalone question")
     return condensed
 

@@ -14,12 +14,13 @@ from pathlib import Path
 
 from .config import Config
 from .errors import InputError
+from .hanzi import HANZI
 from .tables import PdfTables, csv_text, table_text, workbook_text
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".xlsx", ".csv")
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
-CJK = r"\u3400-\u9fff\uf900-\ufaff"
+CJK = HANZI  # Chinese characters, defined in assistant/hanzi.py
 CJK_PUNCT = r"\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\u2018-\u201f\u2014\u2026《》「」『』【】"
 
 # Lists of links to other pages or sites (next article, related reading, share buttons): what
@@ -169,18 +170,28 @@ def read_document(path: Path, *, doc_id: str, config: Config | None = None) -> D
         return SkippedFile(doc_id, f"{path} could not be read ({exc.strerror or exc})")
 
 
+def file_problem(name: str, size: int) -> str | None:
+    """Why a file of this name and size cannot be indexed, or None: the checks a build makes and the
+    chat page makes on uploads before it stores them."""
+    suffix = Path(name).suffix.lower()
+    if suffix not in SUPPORTED_SUFFIXES:
+        return f"{name}: unsupported type {suffix or '(none)'}; supported: {', '.join(SUPPORTED_SUFFIXES)}."
+    if size == 0:
+        return f"{name}: the file is empty."
+    if size > MAX_FILE_BYTES:
+        return f"{name}: larger than {MAX_FILE_BYTES // 2**20} MiB."
+    return None
+
+
 def load_document(path: Path, *, doc_id: str | None = None, config: Config | None = None) -> Document:
     """Read one file, extract its text by type and clean it; config's limits apply (default: the environment's)."""
     suffix = path.suffix.lower()
-    if suffix not in SUPPORTED_SUFFIXES:
-        raise InputError(
-            f"{path.name}: unsupported type {suffix or '(none)'}; supported: {', '.join(SUPPORTED_SUFFIXES)}."
-        )
+    problem = file_problem(path.name, path.stat().st_size)
+    if problem:
+        raise InputError(problem)
     data = path.read_bytes()
     if not data.strip():
-        raise InputError(f"{path.name}: the file is empty.")
-    if len(data) > MAX_FILE_BYTES:
-        raise InputError(f"{path.name}: larger than {MAX_FILE_BYTES // 2**20} MiB.")
+        raise InputError(file_problem(path.name, 0))  # whitespace alone is as empty as no bytes
     raw_text = extract_text(data, suffix, path.name, config or Config.from_env())
     text = clean_text(raw_text)
     if _non_space_chars(text) < 2:

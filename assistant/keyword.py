@@ -12,8 +12,10 @@ import logging
 import re
 from pathlib import Path
 
+from .hanzi import HANZI
+
 NUMBER = re.compile(r"\d+(?:,\d{3})*(?:\.\d+)?")
-WORD = re.compile(r"[a-z]+|[\u3400-\u9fff]+")
+WORD = re.compile(rf"[a-z]+|[{HANZI}]+")
 STOPWORDS = frozenset(
     "的 了 和 与 及 或 在 是 为 对 等 其 其中 并 也 就 都 而 以 之 于 被 把 将 由 从 向 这 那 有 个 中 上 下 吗 呢 吧 啊 么 什么 多少 几 哪 哪些 哪个 怎么 怎样 如何 是否 请问 "
     "the a an of to in on for and or is are was were be been what which who whom how many much did do does that this these those it its by with as at from".split()

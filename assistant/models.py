@@ -22,7 +22,7 @@ def prepare(config: Config) -> list[str]:
         if config.embedding_backend.startswith("onnx"):
             ready.append(f"embeddings (ONNX): {ensure_e5_onnx(config)}")
     if config.llm == "local":
-        from .llm import ensure_gguf
+        from .gguf import ensure_gguf
 
         ready.append(f"language model: {ensure_gguf(config)}")
     return ready

@@ -34,11 +34,11 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from . import api
-from .answer import Answer
 from .answer_queue import STOP_POLL_S, AnswerQueue, Place, QueueFull
 from .config import Config
 from .errors import AssistantError, InputError
 from .logins import Credentials, FailedLogins, too_many_failures_message
+from .results import Answer
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .hanzi import HANZI_CHAR
 from .keyword import tokenize
 
 # Question words, longest first. The group names the kind of answer they ask for.
@@ -63,7 +64,7 @@ def parse_question(text: str) -> Question:
     """The question's kind and slot; English questions get a kind but no slot (no shared words)."""
     stripped = text.strip().rstrip(QUESTION_END)
     terms = tuple(dict.fromkeys(t for t in tokenize(stripped) if t.strip()))
-    if not re.search(r"[\u4e00-\u9fff]", stripped):
+    if not HANZI_CHAR.search(stripped):
         match = ENGLISH_KIND.match(stripped)
         kind = next((k for k, v in match.groupdict().items() if v), "") if match else ""
         if not kind and ENGLISH_YES_NO.match(stripped):

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .config import Config
+from .hanzi import HANZI
 from .store import Generation
 
 YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
@@ -51,7 +52,7 @@ def years_in(text: str) -> list[str]:
     return sorted(set(YEAR.findall(text)))
 
 
-PLACE = re.compile(r"^[\u4e00-\u9fff]{1,6}(?:省|市|自治区|特别行政区|县|区|州|镇)$")
+PLACE = re.compile(rf"^[{HANZI}]{{1,6}}(?:省|市|自治区|特别行政区|县|区|州|镇)$")
 PLACE_SUFFIXES = ("省", "市", "县", "区", "州", "镇")
 NOT_A_PLACE = re.compile(r"^(?:全|本|我|该|各|每|城|地|市|省|县|区|辖|郊|园|社|小|山|景|矿|自贸)")
 

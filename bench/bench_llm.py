@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from assistant import llm
+from assistant import gguf, llm
 from assistant.config import DEFAULT_CORPUS_DIR, Config
 
 SYSTEM = (
@@ -79,7 +79,7 @@ def main() -> None:
     config = Config.from_env(llm="local", llm_threads=args.threads)
 
     start = time.perf_counter()
-    path = llm.ensure_gguf(config)
+    path = gguf.ensure_gguf(config)
     ensure_s = time.perf_counter() - start
     model = llm.get_chat_model(config)
     assert isinstance(model, llm.LocalChatModel)
@@ -94,7 +94,7 @@ def main() -> None:
     results = [(name, _run(model, ctx, q, args.max_tokens)) for name, ctx, q in runs]
 
     print(f"model: {path.name} ({path.stat().st_size / 1e9:.2f} GB), threads={config.llm_threads}")
-    print(f"system prompt: {llm.count_tokens(SYSTEM)} tokens")
+    print(f"system prompt: {model.get_num_tokens(SYSTEM)} tokens")
     print()
     print("| step | seconds |")
     print("| --- | ---: |")

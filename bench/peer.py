@@ -23,10 +23,10 @@ from langchain_core.output_parsers import StrOutputParser
 from langchain_core.prompts import ChatPromptTemplate
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
-from assistant.answer import Answer, Source
 from assistant.config import Config
 from assistant.embed import get_embedder
 from assistant.llm import get_chat_model
+from assistant.results import Answer, Source
 
 COLLECTION = "peer"
 MARKER = "peer.json"

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import json
 import os
 import shutil
+import subprocess
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,14 +18,45 @@ from assistant import Config, build_index
 from assistant.config import DEFAULT_CORPUS_DIR
 from bench.servers import chroma_server, free_port, wait_for_chroma
 
+from .fakes import fake_config
+
 TESTS_DIR = Path(__file__).parent
 DEV_QA = TESTS_DIR / "dev_qa.jsonl"
+
+
+def require(available: bool, what: str) -> None:
+    """Skip a test whose tool is missing on a developer's machine; under CI (CI=true) fail it instead."""
+    if available:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"{what} is missing, and CI runs every test", pytrace=False)
+    pytest.skip(f"needs {what}")
+
+
+def require_module(name: str, what: str) -> None:
+    require(importlib.util.find_spec(name) is not None, what)
+
+
+def mount_namespace() -> list[str]:
+    """The command prefix of a private mount namespace (as root, or through a user namespace)."""
+    command = ["unshare", "--mount"] if os.geteuid() == 0 else ["unshare", "--user", "--map-root-user", "--mount"]
+    works = (
+        shutil.which("unshare") is not None and subprocess.run([*command, "true"], capture_output=True).returncode == 0
+    )
+    require(works, "`unshare` with mount namespaces")
+    return command
 
 
 @pytest.fixture(scope="session")
 def base_config(tmp_path_factory: pytest.TempPathFactory) -> Config:
     """Default settings (real model from the user cache), extractive answers, a temporary index."""
     return Config.from_env(index_dir=tmp_path_factory.mktemp("index"), llm="none")
+
+
+@pytest.fixture()
+def fake_index_config(tmp_path: Path) -> Config:
+    """An empty index of the test's own, embedded by the fake embedder: for the quick tests of rules."""
+    return fake_config(Config.from_env(index_dir=tmp_path / "index"))
 
 
 @pytest.fixture(scope="session")

@@ -69,7 +69,7 @@ def test_follow_ups_use_the_conversation(
     history = [{"role": "user", "content": first}, {"role": "assistant", "content": earlier.text}]
     result = answer(follow_up, history, config=corpus_index, mode="extractive")
     assert result.found
-    assert result.condensed_question != follow_up
+    assert result.condensed_question != follow_up and result.checks[0] == "condensed by rules"
     stated = result.text.splitlines()[0]
     assert expected in stated and not_expected not in stated
 

@@ -7,7 +7,6 @@ session index, so uploads here never touch the index other tests share.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import shutil
 import time
@@ -20,7 +19,7 @@ import pytest
 
 from assistant import Config, build_index
 
-from .conftest import running_app
+from .conftest import require, require_module, running_app
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -38,14 +37,7 @@ CHROMIUM_ARGS = [
 ]
 ANSWER_TIMEOUT_MS = 90_000
 
-pytestmark = [
-    pytest.mark.browser,
-    # In CI a missing browser is a failure (the tests run and cannot launch it), never a skip.
-    pytest.mark.skipif(
-        not CHROMIUM.exists() and os.environ.get("CI") != "true",
-        reason="Debian's Chromium is not installed at /usr/bin/chromium",
-    ),
-]
+pytestmark = pytest.mark.browser
 
 UPLOADED_REPORT = """深圳市科技创新局2010年工作总结
 
@@ -77,6 +69,8 @@ def requested_urls() -> list[str]:
 @pytest.fixture(scope="module")
 def browser():
     """One headless Chromium for the module (Playwright's sync API allows one at a time)."""
+    require(CHROMIUM.exists(), "Debian's Chromium at /usr/bin/chromium (make system-deps)")
+    require_module("playwright", "Playwright (the dev extra)")
     from playwright.sync_api import expect, sync_playwright
 
     expect.set_options(timeout=ANSWER_TIMEOUT_MS)

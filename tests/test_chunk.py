@@ -11,6 +11,8 @@ from assistant.chunk import chunk_document, split_clauses, split_sentences
 from assistant.config import DEFAULT_CORPUS_DIR
 from assistant.ingest import Document, load_document
 
+pytestmark = pytest.mark.fast  # rules alone: the quick tier
+
 REPORT = next(DEFAULT_CORPUS_DIR.glob("*.txt"))
 
 

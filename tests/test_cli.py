@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.server
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -17,7 +16,7 @@ import pytest
 from assistant import Config
 from bench.servers import free_port
 
-from .conftest import DEV_QA
+from .conftest import DEV_QA, mount_namespace
 
 
 def run_cli(
@@ -148,18 +147,8 @@ def test_an_index_option_naming_a_file_is_an_error(fresh_config: Config, tmp_pat
         )
 
 
-def _mount_namespace() -> list[str] | None:
-    """A private mount namespace (as root, or through a user namespace) for a read-only bind mount."""
-    if shutil.which("unshare") is None:
-        return None
-    command = ["unshare", "--mount"] if os.geteuid() == 0 else ["unshare", "--user", "--map-root-user", "--mount"]
-    return command if subprocess.run([*command, "true"], capture_output=True).returncode == 0 else None
-
-
 def test_a_read_only_index_still_answers(fresh_config: Config, tmp_path: Path) -> None:
-    namespace = _mount_namespace()
-    if namespace is None:
-        pytest.skip("needs `unshare` with mount namespaces for a read-only bind mount")
+    namespace = mount_namespace()  # for a read-only bind mount
     doc = tmp_path / "city.md"
     doc.write_text("# 某市2010年统计公报\n\n全市常住人口达到1,270万人。", encoding="utf-8")
     run_cli("index", "build", str(doc), config=fresh_config)
@@ -236,24 +225,28 @@ def test_a_chat_port_in_use_is_an_error_naming_it(corpus_index: Config) -> None:
 
 
 class _LyingChatServer(http.server.BaseHTTPRequestHandler):
-    """An OpenAI-compatible chat server whose every reply is a wrong figure with a citation."""
+    """An OpenAI-compatible chat server whose every reply is a wrong figure with a citation, streamed or not."""
+
+    LIE = "[1] 99999件"
 
     def do_POST(self) -> None:
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        body = json.dumps(
-            {
-                "id": "x",
-                "object": "chat.completion",
-                "created": 0,
-                "model": "liar",
-                "choices": [
-                    {"index": 0, "message": {"role": "assistant", "content": "[1] 99999件"}, "finish_reason": "stop"}
-                ],
-                "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-            }
-        ).encode()
+        request = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+        common = {"id": "x", "created": 0, "model": "liar"}
+        if request.get("stream"):
+            chunks = [
+                {"index": 0, "delta": {"role": "assistant", "content": self.LIE}, "finish_reason": None},
+                {"index": 0, "delta": {}, "finish_reason": "stop"},
+            ]
+            events = [{**common, "object": "chat.completion.chunk", "choices": [c]} for c in chunks]
+            body = "".join(f"data: {json.dumps(e)}\n\n" for e in events).encode() + b"data: [DONE]\n\n"
+            content_type = "text/event-stream"
+        else:
+            choice = {"index": 0, "message": {"role": "assistant", "content": self.LIE}, "finish_reason": "stop"}
+            usage = {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2}
+            body = json.dumps({**common, "object": "chat.completion", "choices": [choice], "usage": usage}).encode()
+            content_type = "application/json"
         self.send_response(200)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
@@ -273,5 +266,9 @@ def test_a_model_that_answers_a_wrong_figure_is_never_shown(corpus_index: Config
         assert "99999" not in shown and "8524" in shown
         result = json.loads(run_cli("ask", "专利授权量是多少？", "--json", config=corpus_index, env=env).stdout)
         assert "99999" not in result["text"] and "8524" in result["text"]
+        # The model was asked and its reply refused, rather than never reached.
+        asked = ["ask", "专利授权量是多少？", "--json", "--mode", "llm"]
+        refused = json.loads(run_cli(*asked, config=corpus_index, env=env).stdout)
+        assert any(c.startswith("model reading rejected") for c in refused["checks"]), refused["checks"]
     finally:
         server.shutdown()

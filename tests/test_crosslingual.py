@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from assistant.crosslingual import chinese_search_terms, dictionary_word, glossary, pinyin_names
+
+pytestmark = pytest.mark.fast  # rules alone: the quick tier
 
 VOCABULARY = frozenset({"广州", "广州市", "深圳", "专利", "授权", "申请", "金额", "总金额", "合同", "技术", "试点"})
 

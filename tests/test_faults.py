@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -15,6 +14,8 @@ import pytest
 from assistant import Config, IndexProblem, answer, build_index
 from assistant.config import DEFAULT_CORPUS_DIR
 from bench.servers import chroma_server, cli_env, free_port
+
+from .conftest import mount_namespace
 
 QUESTION = "2007年广州市专利授权量是多少？"
 
@@ -70,19 +71,8 @@ FULL_DISK_SCRIPT = textwrap.dedent(
 )
 
 
-def _namespace_command() -> list[str] | None:
-    """A private mount namespace to mount a small tmpfs in: as root, or through a user namespace."""
-    if shutil.which("unshare") is None:
-        return None
-    command = ["unshare", "--mount"] if os.geteuid() == 0 else ["unshare", "--user", "--map-root-user", "--mount"]
-    probe = subprocess.run([*command, "true"], capture_output=True)
-    return command if probe.returncode == 0 else None
-
-
 def test_full_disk_fails_cleanly_and_keeps_the_previous_index(tmp_path: Path) -> None:
-    namespace = _namespace_command()
-    if namespace is None:
-        pytest.skip("needs `unshare` with mount namespaces to make a small tmpfs")
+    namespace = mount_namespace()  # to mount a small tmpfs in
     small = tmp_path / "small"
     small.mkdir()
     (small / "shenzhen.txt").write_text(

@@ -14,6 +14,7 @@ from assistant import Config, answer, answer_stream
 from assistant.api import _embedder
 from assistant.errors import AssistantError
 from assistant.extractive import read
+from assistant.figures import numbers_in
 from assistant.generative import locate, model_reading
 from assistant.question import parse_question
 from assistant.retrieve import Passage
@@ -59,15 +60,32 @@ def test_auto_asks_the_model_only_when_the_extractive_reading_is_unsure(llm_conf
 def test_an_unanswerable_question_is_refused(llm_config: Config) -> None:
     result = answer("2007年广州市的人口是多少？", config=llm_config, mode="llm")
     assert not result.found and result.text == "报告中没有找到这个问题的答案。"
+    # The model read it: it found no answer (llm), or its words failed a check; it did not fail to run.
+    assert result.mode == "llm" or any(c.startswith("model reading rejected") for c in result.checks), result.checks
 
 
 @pytest.mark.llm
 def test_a_follow_up_is_condensed_with_the_model(llm_config: Config) -> None:
+    # The conversation as a chat client sends it: the assistant's turn in plain words.
+    history = [
+        {"role": "user", "content": "全年登记了多少项技术合同？"},
+        {"role": "assistant", "content": "全年登记技术合同169项。"},
+    ]
+    result = answer("总免税额呢？", history, config=llm_config, mode="llm")
+    assert "condensed by the model" in result.checks, result.checks
+    assert result.condensed_question != "总免税额呢？" and "总免税额" in result.condensed_question
+    assert result.found and "1200" in result.text
+
+
+@pytest.mark.llm
+def test_whoever_condenses_a_follow_up_adds_no_figure(llm_config: Config) -> None:
     first = "全年登记了多少项技术合同？"
     earlier = answer(first, config=llm_config, mode="llm")
     history = [{"role": "user", "content": first}, {"role": "assistant", "content": earlier.text}]
     result = answer("总免税额呢？", history, config=llm_config, mode="llm")
-    assert result.condensed_question != "总免税额呢？" and "免税" in result.condensed_question
+    assert {"condensed by the model", "condensed by rules"} & set(result.checks), result.checks
+    said = numbers_in(" ".join(m["content"] for m in history) + "总免税额呢？")
+    assert set(numbers_in(result.condensed_question)) <= set(said), result.condensed_question
     assert result.found and "1200" in result.text
 
 

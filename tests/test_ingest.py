@@ -10,7 +10,9 @@ import pytest
 from assistant.chunk import chunk_document
 from assistant.config import DEFAULT_CORPUS_DIR
 from assistant.errors import InputError
-from assistant.ingest import clean_text, decode_bytes, load_document, load_documents
+from assistant.ingest import MAX_FILE_BYTES, clean_text, decode_bytes, file_problem, load_document, load_documents
+
+pytestmark = pytest.mark.fast  # rules alone: the quick tier
 
 REPORT = next(DEFAULT_CORPUS_DIR.glob("*.txt"))
 
@@ -297,13 +299,22 @@ def _tiny_pdf(text: str, *, stream_filter: str = "") -> bytes:
     return out.getvalue()
 
 
-def test_index_status_reports_the_characters_read_and_kept(fresh_config, tmp_path) -> None:
+def test_index_status_reports_the_characters_read_and_kept(fake_index_config, tmp_path) -> None:
     from assistant import build_index, index_status
 
     page = tmp_path / "news.txt"
     page.write_text(
         "来源：滨江日报 5日，滨江市第三届龙舟邀请赛在东湖举行，共有48支队伍参赛。\n上一篇：无\n", encoding="utf-8"
     )
-    build_index([page], config=fresh_config)
-    (record,) = index_status(config=fresh_config)["documents"]
+    build_index([page], config=fake_index_config)
+    (record,) = index_status(config=fake_index_config)["documents"]
     assert record["chars_read"] > record["chars_kept"] >= 30
+
+
+def test_the_checks_before_reading_a_file_name_its_problem() -> None:
+    assert file_problem("report.PDF", 10) is None
+    assert file_problem("setup.exe", 10).startswith("setup.exe: unsupported type .exe; supported: .txt, ")
+    assert file_problem("notes", 10).startswith("notes: unsupported type (none)")
+    assert file_problem("blank.txt", 0) == "blank.txt: the file is empty."
+    assert file_problem("huge.txt", MAX_FILE_BYTES + 1) == "huge.txt: larger than 50 MiB."
+    assert file_problem("big.txt", MAX_FILE_BYTES) is None

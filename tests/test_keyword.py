@@ -9,6 +9,8 @@ import pytest
 
 from assistant.keyword import KeywordIndex, tokenize
 
+pytestmark = pytest.mark.fast  # rules alone: the quick tier
+
 CORPUS = [
     "2007年专利申请量达12,057件，其中发明专利2894件。",
     "全年登记技术合同169项，合同总金额近2.6亿元。",

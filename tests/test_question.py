@@ -6,6 +6,8 @@ import pytest
 
 from assistant.question import parse_question
 
+pytestmark = pytest.mark.fast  # rules alone: the quick tier
+
 
 @pytest.mark.parametrize(
     ("question", "kind"),

@@ -7,7 +7,6 @@ and a PDF with tables written here, and ask real questions (real e5, real Chroma
 from __future__ import annotations
 
 import json
-import os
 import zipfile
 from pathlib import Path
 
@@ -21,7 +20,6 @@ from assistant.tables import table_text
 
 from .conftest import running_app
 from .test_browser import (
-    CHROMIUM,
     ask,
     browser,  # noqa: F401 (the headless Chromium fixture, used by name)
     chosen,
@@ -283,11 +281,7 @@ def test_cli_indexes_a_workbook_folder_and_answers_from_a_cell(base_config: Conf
     assert "1234.5" in printed.splitlines()[0] and "stats.xlsx" in printed
 
 
-@pytest.mark.browser
-@pytest.mark.skipif(
-    not CHROMIUM.exists() and os.environ.get("CI") != "true",
-    reason="Debian's Chromium is not installed at /usr/bin/chromium",
-)
+@pytest.mark.browser  # the browser fixture skips without Chromium, and fails under CI
 def test_the_page_answers_from_an_uploaded_workbook_and_pdf_table(
     browser,  # noqa: F811 (the fixture imported above)
     base_config: Config,

@@ -13,6 +13,7 @@ import ui
 from assistant import Config, build_index
 from assistant.config import DEFAULT_CORPUS_DIR
 from assistant.errors import ConfigError
+from assistant.ingest import file_problem
 
 from .conftest import running_app
 
@@ -115,6 +116,20 @@ def test_file_names_are_sanitised() -> None:
     assert ui.safe_filename(".hidden.md") == "hidden.md"
     assert ui.safe_filename("a<b>|c;rm -rf.html") == "a_b_c_rm_-rf.html"
     assert ui.safe_filename("…….txt") == "document.txt"
+
+
+def test_the_page_refuses_uploads_by_the_ingest_checks_and_adds_nothing(
+    fake_index_config: Config, tmp_path: Path
+) -> None:
+    program, blank, report = tmp_path / "setup.exe", tmp_path / "blank.txt", tmp_path / "report.txt"
+    program.write_bytes(b"MZ\x90\x00")
+    blank.write_bytes(b"")
+    report.write_text("某市2010年工作总结\n\n全年新增公园12个。", encoding="utf-8")
+    message, *_ = ui.add_files([str(program), str(blank), str(report)], fake_index_config)
+    assert "Nothing was added" in message
+    assert file_problem("setup.exe", 4) in message and file_problem("blank.txt", 0) in message
+    assert not ui.uploads_dir(fake_index_config).exists()
+    assert ui.api.index_status(config=fake_index_config)["exists"] is False
 
 
 def test_logins_come_from_a_file_or_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,0 +1,83 @@
+"""Retrieval's rules: weighted reciprocal rank fusion, and a question's years and places as anchors.
+
+A real Chroma index of three look-alike reports, embedded by the fake embedder (tests/fakes.py).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assistant import Config, build_index
+from assistant.config import DEFAULT_CORPUS_DIR
+from assistant.embed import get_embedder
+from assistant.retrieve import place_names, reciprocal_rank_fusion, retrieve, years_in
+from assistant.store import open_store
+
+pytestmark = pytest.mark.fast
+
+DATA = Path(__file__).parent / "data"
+REPORTS = {
+    "2007": "guangzhou-ip-office-2007-work-summary.txt",
+    "2008": "shenzhen-2008.txt",
+    "2009": "beijing-2009.md",
+}
+
+
+def test_fusion_adds_weighted_reciprocal_ranks() -> None:
+    fused = dict(reciprocal_rank_fusion([["a", "b"], ["b", "c"]], [1.0, 0.5], k=60))
+    assert fused == pytest.approx({"a": 1 / 61, "b": 1 / 62 + 0.5 / 61, "c": 0.5 / 62})
+    assert [item for item, _ in reciprocal_rank_fusion([["a", "b"], ["b", "c"]], [1.0, 0.5], k=60)] == ["b", "a", "c"]
+
+
+def test_fusion_weights_decide_between_rankings_that_disagree() -> None:
+    rankings = [["dense-first", "keyword-first"], ["keyword-first", "dense-first"]]
+    assert reciprocal_rank_fusion(rankings, [1.0, 0.5])[0][0] == "dense-first"
+    assert reciprocal_rank_fusion(rankings, [0.5, 1.0])[0][0] == "keyword-first"
+    with pytest.raises(ValueError):
+        reciprocal_rank_fusion(rankings, [1.0])  # a weight per ranking
+
+
+def test_years_and_places_named_in_a_question() -> None:
+    assert years_in("2008年与2009年相比，1888件") == ["2008", "2009"]
+    assert years_in("编号120081号") == []
+    assert place_names("2008年深圳市专利授权量是多少？") == ["深圳市"]
+    assert place_names("全市专利授权量是多少？") == []  # 全市 is the report's own city, not a place named
+
+
+@pytest.fixture()
+def three_reports(fake_index_config: Config) -> Config:
+    build_index([DEFAULT_CORPUS_DIR, DATA / REPORTS["2008"], DATA / REPORTS["2009"]], config=fake_index_config)
+    return fake_index_config
+
+
+def _retrieve(question: str, config: Config):
+    return retrieve(question, open_store(config).open(), get_embedder(config), config)
+
+
+@pytest.mark.parametrize("year", sorted(REPORTS))
+def test_the_report_of_the_year_asked_ranks_first_and_the_others_stay(three_reports: Config, year: str) -> None:
+    retrieval = _retrieve(f"{year}年专利授权量是多少件？", three_reports.replace(top_k=three_reports.candidates))
+    docs = [p.doc for p in retrieval.passages]
+    assert docs[0] == REPORTS[year] and retrieval.unmatched_anchors == []
+    assert len(set(docs)) > 1  # evidence, not a filter: the other reports are still read
+    assert [p.score for p in retrieval.passages] == sorted((p.score for p in retrieval.passages), reverse=True)
+
+
+def test_only_the_anchored_report_s_passages_gain_from_the_year(three_reports: Config) -> None:
+    question, every = "2008年专利授权量是多少件？", three_reports.candidates
+    anchored = {p.chunk_id: p for p in _retrieve(question, three_reports.replace(top_k=every)).passages}
+    plain = {p.chunk_id: p for p in _retrieve(question, three_reports.replace(top_k=every, anchor_weight=0.0)).passages}
+    assert anchored.keys() == plain.keys()
+    for chunk_id, passage in anchored.items():
+        if passage.doc == REPORTS["2008"]:
+            assert passage.score > plain[chunk_id].score
+        else:
+            assert passage.score == pytest.approx(plain[chunk_id].score)
+
+
+def test_a_year_or_place_no_report_names_is_reported_unmatched(three_reports: Config) -> None:
+    assert _retrieve("2015年专利授权量是多少件？", three_reports).unmatched_anchors == ["2015"]
+    assert _retrieve("杭州市专利授权量是多少件？", three_reports).unmatched_anchors == ["杭州市"]
+    assert _retrieve("深圳市专利授权量是多少件？", three_reports).unmatched_anchors == []
