@@ -72,6 +72,13 @@ class Config:
 
     # Input limits.
     max_question_chars: int = 2000
+    # Scanned pages and images (.png/.jpg) are read by OCR; a PDF page with fewer characters than
+    # ocr_min_page_chars in its text layer counts as scanned and is rendered at ocr_dpi.
+    max_pdf_pages: int = 1000
+    max_image_pixels: int = 40_000_000
+    ocr_dpi: int = 200
+    ocr_min_page_chars: int = 20
+    ocr_threads: int = 2
 
     @classmethod
     def from_env(cls, **overrides: object) -> Config:
