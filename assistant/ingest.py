@@ -476,8 +476,9 @@ def _ocr_pdf_page(pdf, number: int, name: str, config: Config) -> str:
     try:
         page = pdf[number - 1]
         width, height = page.get_size()
-        scale = config.ocr_dpi / POINTS_PER_INCH
-        scale = min(scale, math.sqrt(config.max_image_pixels / max(width * height, 1.0)))
+        scale = min(config.ocr_dpi / POINTS_PER_INCH, math.sqrt(config.max_image_pixels / max(width * height, 1.0)))
+        while math.ceil(width * scale) * math.ceil(height * scale) > config.max_image_pixels:
+            scale *= 0.99  # pdfium rounds the pixel size up
         image = page.render(scale=scale).to_pil()
     except pypdfium2.PdfiumError as exc:
         raise InputError(f"{name}: page {number} cannot be rendered for OCR ({exc}); save the PDF again.") from exc

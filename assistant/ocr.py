@@ -56,7 +56,8 @@ def _engine(threads: int):
     """The OCR engine with its bundled models, loaded once per thread count."""
     from rapidocr_onnxruntime import RapidOCR
 
-    return RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1, text_score=MIN_TEXT_SCORE)
+    # No per-line direction classifier: it turns lines that start with "。" or "，" upside down.
+    return RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1, text_score=MIN_TEXT_SCORE, use_cls=False)
 
 
 def read_lines(image: Image.Image, *, threads: int) -> list[Line]:

@@ -9,6 +9,7 @@ without a text layer, which is what a scanner produces.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,13 @@ FONT_POINTS = 12
 LINE_SPACING = 1.6
 
 
-def render_pages(text: str, dpi: int) -> list[Image.Image]:
+@dataclass(frozen=True)
+class RenderedPage:
+    image: Image.Image
+    text: str  # what is printed on it, its paragraphs' lines joined back
+
+
+def render_pages(text: str, dpi: int) -> list[RenderedPage]:
     """The text's paragraphs (one per line of `text`) typeset on white A4 pages at `dpi`."""
     font = ImageFont.truetype(str(CJK_FONT), round(FONT_POINTS * dpi / 72))
     width, height = (round(side * dpi) for side in A4_INCHES)
@@ -37,11 +44,13 @@ def render_pages(text: str, dpi: int) -> list[Image.Image]:
     per_page = (height - 2 * margin) // line_height
     pages = []
     for start in range(0, len(lines), per_page):
-        page = Image.new("L", (width, height), 255)
-        draw = ImageDraw.Draw(page)
-        for row, (indent, line) in enumerate(lines[start : start + per_page]):
+        image = Image.new("L", (width, height), 255)
+        draw = ImageDraw.Draw(image)
+        printed = lines[start : start + per_page]
+        for row, (indent, line) in enumerate(printed):
             draw.text((margin + indent, margin + row * line_height), line, font=font, fill=0)
-        pages.append(page)
+        text_of_page = "".join(("\n" if indent and row else "") + line for row, (indent, line) in enumerate(printed))
+        pages.append(RenderedPage(image, text_of_page))
     return pages
 
 
