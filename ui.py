@@ -122,13 +122,13 @@ class AssistantApp(gr.Blocks):
 
     def __init__(self, *args, config: Config, read_only: bool = False, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.config = config
+        self.assistant_config = config  # gr.Blocks keeps its own `config`
         self.read_only = read_only
 
     def launch(self, *args, **kwargs):  # type: ignore[override]
         # Gradio's routes accept uploads and unlimited login attempts; these guards run before them.
         guards = [Middleware(LoginThrottle)] + ([Middleware(NoUploads)] if self.read_only else [])
-        guards.append(Middleware(DocumentFiles, config=self.config))
+        guards.append(Middleware(DocumentFiles, config=self.assistant_config))
         app_kwargs = dict(kwargs.get("app_kwargs") or {})
         app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), *guards]
         kwargs["app_kwargs"] = app_kwargs
