@@ -62,9 +62,11 @@ test: models system-deps lint
 eval: models
 	$(BIN)/python -m bench.external $(if $(LIMIT),--limit $(LIMIT))
 
-# Single-machine figures on the bundled report (5 minutes), then the generated-corpus scale run (30 minutes).
+# Single-machine figures on the bundled report (5 minutes), OCR of its rendered pages (5 minutes), then the
+# generated-corpus scale run (30 minutes).
 bench: models
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/bench_ocr.py
 	$(BIN)/python bench/scale.py
 
 clean:

@@ -52,7 +52,7 @@ class Line:
 
 
 @functools.cache
-def _engine(threads: int):
+def engine(threads: int):
     """The OCR engine with its bundled models, loaded once per thread count."""
     from rapidocr_onnxruntime import RapidOCR
 
@@ -64,7 +64,7 @@ def read_lines(image: Image.Image, *, threads: int) -> list[Line]:
     """The lines of text on an image, top to bottom."""
     rgb = image.convert("RGB")
     with _lock:  # one page at a time: each run already uses the configured threads
-        result, _ = _engine(threads)(rgb)
+        result, _ = engine(threads)(rgb)
     lines = []
     for box, text, _score in result or []:
         xs = [point[0] for point in box]
