@@ -147,7 +147,7 @@ def write(rows: list[dict], engine_load: float, threads: int, load_start, load_e
         f"| load average (1/5/15 min) start → end | {' / '.join(f'{v:.2f}' for v in load_start)} → "
         f"{' / '.join(f'{v:.2f}' for v in load_end)} |",
         "",
-        "| pages | pages | image | s per page | pages per s | character accuracy | figures exact |",
+        "| variant | pages | image | s per page | pages per s | character accuracy | figures exact |",
         "|---|---:|---|---:|---:|---:|---:|",
     ]
     for row in rows:
