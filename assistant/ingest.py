@@ -218,7 +218,12 @@ def load_document(
         raw_pages = [extract_text(data, suffix, path.name)]
     text, page_starts = _join_pages([clean_text(page) for page in raw_pages])
     if _non_space_chars(text) < 2:
-        raise InputError(f"{path.name}: no text could be read from it.")
+        hint = (
+            " (OCR found none: use a picture of the page upright, sharp and well lit)"
+            if suffix in IMAGE_SUFFIXES
+            else ""
+        )
+        raise InputError(f"{path.name}: no text could be read from it{hint}.")
     if suffix != ".pdf":
         page_starts = ()
     raw_text = "\n\n".join(raw_pages)

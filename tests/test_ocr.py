@@ -152,9 +152,12 @@ def test_damaged_pictures_are_refused_with_a_reason_and_a_folder_build_goes_on(
     for name in ("truncated.png", "not-a-photo.jpg"):
         with pytest.raises(InputError, match=rf"{name}: the picture is damaged or not a PNG or JPEG image \("):
             load_document(tmp_path / name, config=_config())
+    Image.new("RGB", (800, 600), "white").save(tmp_path / "blank.png")
+    with pytest.raises(InputError, match=r"blank\.png: no text could be read from it \(OCR found none: use a picture"):
+        load_document(tmp_path / "blank.png", config=_config())
     documents, skipped = read_documents([tmp_path], config=_config())
     assert [d.doc_id for d in documents] == ["report.txt"]
-    assert sorted(s.name for s in skipped) == ["not-a-photo.jpg", "truncated.png"]
+    assert sorted(s.name for s in skipped) == ["blank.png", "not-a-photo.jpg", "truncated.png"]
 
 
 def test_pixel_and_page_limits_are_settings_with_clear_messages(

@@ -22,7 +22,7 @@ from assistant.ingest import load_document
 from bench.pages import photographed, render_pages, scanned_pdf
 
 from .conftest import running_app
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, ask, open_page
+from .test_browser import CHROMIUM, CHROMIUM_ARGS, ask, chosen, open_page
 from .test_cli import run_cli
 from .test_login import app_with_login, log_in
 
@@ -137,7 +137,7 @@ def _indexed_path(config: Config, doc_id: str) -> str:
 # -- In the browser ---------------------------------------------------------------------------
 
 
-@pytest.fixture()
+@pytest.fixture(scope="module")
 def browser() -> Iterator:
     from playwright.sync_api import sync_playwright
 
@@ -149,10 +149,14 @@ def browser() -> Iterator:
             browser.close()
 
 
-@pytest.mark.browser
-@pytest.mark.skipif(
+# In CI a missing browser is a failure, never a skip.
+needs_chromium = pytest.mark.skipif(
     not CHROMIUM.exists() and os.environ.get("CI") != "true", reason="Debian's Chromium is not installed"
 )
+
+
+@pytest.mark.browser
+@needs_chromium
 def test_the_chat_page_shows_the_page_and_opens_the_pdf_there(
     browser, scanned_index: tuple[Config, list[str]], answer_page: int
 ) -> None:
@@ -168,3 +172,28 @@ def test_the_chat_page_shows_the_page_and_opens_the_pdf_there(
         with page.context.expect_page() as opened:
             link.click()
         assert opened.value.url == f"{url}document/{SCAN}#page={answer_page}"
+
+
+@pytest.mark.browser
+@needs_chromium
+def test_a_photographed_page_uploaded_on_the_page_answers(
+    browser, base_config: Config, report_pages: list, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    (shown,) = [page for page in report_pages if "合同总金额近2.6亿元" in page.text]
+    photo = tmp_path / PHOTO
+    photographed(shown.image).save(photo, quality=85)
+    with running_app(base_config.replace(index_dir=tmp_path / "index")) as url, open_page(browser, url) as page:
+        page.get_by_role("tab", name="Documents 文档").click()
+        page.locator("#upload input[type=file]").set_input_files(str(photo))
+        expect(page.locator("#upload")).to_contain_text(chosen(photo))
+        page.locator("#add-docs").click()
+        expect(page.locator("#docs-message")).to_contain_text(f"Added: {PHOTO}")
+        page.get_by_role("tab", name="Chat 问答").click()
+        ask(page, "技术合同总金额大约是多少？")
+        expect(page.locator("#chatbot .bot-row").last).to_contain_text("2.6亿元")
+        where = page.locator("#sources .source.cited .where")
+        expect(where).to_contain_text(PHOTO)
+        expect(where).not_to_contain_text("p.")
+        expect(where.get_by_role("link", name="open 打开")).to_have_attribute("href", f"document/{PHOTO}")
