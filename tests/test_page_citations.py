@@ -22,7 +22,7 @@ from assistant.ingest import load_document
 from bench.pages import photographed, render_pages, scanned_pdf
 
 from .conftest import running_app
-from .test_browser import CHROMIUM, CHROMIUM_ARGS, ask, chosen, open_page
+from .test_browser import ANSWER_TIMEOUT_MS, CHROMIUM, CHROMIUM_ARGS, ask, chosen, open_page
 from .test_cli import run_cli
 from .test_login import app_with_login, log_in
 
@@ -139,8 +139,9 @@ def _indexed_path(config: Config, doc_id: str) -> str:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator:
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    expect.set_options(timeout=ANSWER_TIMEOUT_MS)  # an upload waits for OCR
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         try:
