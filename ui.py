@@ -747,7 +747,9 @@ class DocumentFiles:
             if path is None or suffix not in VIEWABLE_SUFFIXES:
                 response = PlainTextResponse(f"No viewable document {doc_id!r} in the index.", status_code=404)
             elif not path.is_file():
-                response = PlainTextResponse(f"The file of {doc_id!r} is no longer at {path}.", status_code=404)
+                response = PlainTextResponse(
+                    f"The file of {doc_id!r} has been moved or deleted since it was indexed.", status_code=404
+                )
             else:
                 response = FileResponse(
                     path,
