@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from .errors import InputError
 from .ingest import CJK, CJK_PUNCT
 
 # Recognised text below this confidence is noise (speckles, stamps, table rules).
@@ -54,7 +55,13 @@ class Line:
 @functools.cache
 def engine(threads: int):
     """The OCR engine with its bundled models, loaded once per thread count."""
-    from rapidocr_onnxruntime import RapidOCR
+    try:
+        from rapidocr_onnxruntime import RapidOCR
+    except ImportError as exc:  # OpenCV, which RapidOCR loads, links to the system's libGL and glib
+        raise InputError(
+            f"OCR cannot start ({exc}); install the system libraries it needs"
+            " (Debian/Ubuntu: sudo apt-get install libgl1 libglib2.0-0) or index a text version."
+        ) from exc
 
     # No per-line direction classifier: it turns lines that start with "。" or "，" upside down.
     return RapidOCR(intra_op_num_threads=threads, inter_op_num_threads=1, text_score=MIN_TEXT_SCORE, use_cls=False)

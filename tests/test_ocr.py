@@ -198,3 +198,20 @@ def test_a_scanned_page_larger_than_the_pixel_limit_is_read_at_a_lower_resolutio
     assert "49430件" in document.text
     ((width, height),) = sizes
     assert width * height <= 2_000_000 and width * height > 1_900_000
+
+
+def test_ocr_that_cannot_start_skips_the_file_with_what_to_install(
+    tmp_path: Path, scanned_page: Image.Image, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A machine without the libraries OpenCV links to: the import fails, the build says what to install."""
+    from assistant import ocr
+
+    ocr.engine.cache_clear()
+    monkeypatch.setitem(sys.modules, "rapidocr_onnxruntime", None)  # import raises ImportError
+    scanned_page.save(tmp_path / "scan.png")
+    (tmp_path / "report.txt").write_text("2010年全市专利申请量达49430件。", encoding="utf-8")
+    documents, skipped = read_documents([tmp_path], config=_config())
+    assert [d.doc_id for d in documents] == ["report.txt"]
+    assert [s.name for s in skipped] == ["scan.png"] and "sudo apt-get install libgl1" in skipped[0].reason
+    monkeypatch.undo()
+    ocr.engine.cache_clear()
