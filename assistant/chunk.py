@@ -149,6 +149,11 @@ def chunk_document(document: Document, *, chunk_size: int, chunk_overlap: int) -
         offset += len(raw_line) + 1
         line = raw_line.strip()
         if line_page != page:  # a new page starts new chunks, so each chunk cites the page it stands on
+            if current and line and not _ends_sentence(current[-1]) and heading_level(line) is None:
+                # The page break cut a sentence: it is finished where it started, and cites that page.
+                first, *rest = split_sentences(line)
+                current[-1] = join_sentences([current[-1], first])
+                line = join_sentences(rest)
             if current:
                 sections.append((section_name, page, current))
             current = []
@@ -190,6 +195,12 @@ def chunk_document(document: Document, *, chunk_size: int, chunk_overlap: int) -
                 )
             )
     return chunks
+
+
+def _ends_sentence(sentence: str) -> bool:
+    """Whether the text ends a sentence ("…。" or "…。”"), rather than stopping inside one."""
+    stripped = sentence.rstrip(CLOSING_QUOTES)
+    return not stripped or stripped[-1] in SENTENCE_END
 
 
 def _chunk_id_prefix(document: Document) -> str:

@@ -30,8 +30,9 @@ MIN_TEXT_SCORE = 0.5
 WRAP_MARGIN_LINES = 1.5
 INDENT_LINES = 1.0
 CJK_CHAR = re.compile(f"[{CJK}{CJK_PUNCT}]")
-# Half-width digits in a CJK font stand apart, and OCR reads the gap as a space ("3 3.2%"); Chinese
-# text never spaces a number, so in a line with CJK characters such spaces go.
+# Half-width digits in a CJK font stand apart, and OCR reads the gap as a space ("3 3.2%"), as it does
+# a number wrapped onto the next line; Chinese text never spaces a number, so in a paragraph with
+# CJK characters such spaces go.
 SPACE_IN_NUMBER = re.compile(r"(?<=[\d.])\s+(?=[\d.%])")
 
 _lock = threading.Lock()
@@ -77,8 +78,6 @@ def read_lines(image: Image.Image, *, threads: int) -> list[Line]:
         xs = [point[0] for point in box]
         ys = [point[1] for point in box]
         text = text.strip()
-        if CJK_CHAR.search(text):
-            text = SPACE_IN_NUMBER.sub("", text)
         if text:
             lines.append(Line(text, min(xs), max(xs), min(ys), max(ys)))
     return sorted(lines, key=lambda line: (line.top + line.bottom) / 2)
@@ -103,4 +102,6 @@ def paragraphs(lines: list[Line]) -> str:
             out[-1] += joiner + line.text
         else:
             out.append(line.text)
-    return "\n".join(out)
+    return "\n".join(
+        SPACE_IN_NUMBER.sub("", paragraph) if CJK_CHAR.search(paragraph) else paragraph for paragraph in out
+    )

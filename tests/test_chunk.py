@@ -124,3 +124,24 @@ def test_a_pdfs_chunks_keep_their_page_and_never_cross_one() -> None:
     assert all(
         c.page is None for c in chunk_document(_doc("全年登记技术合同169项。"), chunk_size=120, chunk_overlap=30)
     )
+
+
+def test_a_sentence_cut_by_a_page_break_is_finished_on_the_page_where_it_starts() -> None:
+    pages = [
+        "2007年，专利申请量达12057件，其中发明专利2894件，授权量",
+        "8524件，同比增长33.2%。全年登记技术合同169项。",
+    ]
+    text = "\n\n".join(pages)
+    doc = Document(
+        doc_id="scan.pdf",
+        title="报告",
+        path="/scan.pdf",
+        text=text,
+        content_hash="ab" * 32,
+        page_starts=((0, 6), (len(pages[0]) + 2, 7)),
+    )
+    chunks = chunk_document(doc, chunk_size=60, chunk_overlap=10)
+    assert [(c.page, c.text) for c in chunks] == [
+        (6, "2007年，专利申请量达12057件，其中发明专利2894件，授权量8524件，同比增长33.2%。"),
+        (7, "全年登记技术合同169项。"),
+    ]

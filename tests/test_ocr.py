@@ -93,11 +93,14 @@ def test_wrapped_lines_join_into_paragraphs_and_indented_lines_start_new_ones() 
         Line("一、专利工作", 100, 300, 0, 30),  # a short heading: its own paragraph
         Line("2010年，全市专利申请量达49430件，比上", 160, 1000, 40, 70),  # indented, runs to the edge
         Line("年增长16.2%。", 100, 400, 80, 110),  # wraps from the line above
-        Line("全年登记技术合同3176项，合同总金额约", 160, 995, 120, 150),  # indented: a new paragraph
-        Line("41.3亿元。", 100, 300, 160, 190),
+        Line("全年登记技术合同3176项，合同总金额约4", 160, 995, 120, 150),  # indented: a new paragraph
+        Line("1.3亿元，增长1 2.5%。", 100, 300, 160, 190),  # a number wrapped, and one OCR read with a gap
+        Line("Revenue grew 8.5% in", 160, 990, 200, 230),
+        Line("2010.", 100, 200, 240, 270),
     ]
     assert paragraphs(lines) == (
-        "一、专利工作\n2010年，全市专利申请量达49430件，比上年增长16.2%。\n全年登记技术合同3176项，合同总金额约41.3亿元。"
+        "一、专利工作\n2010年，全市专利申请量达49430件，比上年增长16.2%。\n"
+        "全年登记技术合同3176项，合同总金额约41.3亿元，增长12.5%。\nRevenue grew 8.5% in 2010."
     )
     assert paragraphs([]) == ""
 
