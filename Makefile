@@ -66,11 +66,12 @@ test-fast: setup
 eval: models
 	$(BIN)/python -m bench.external $(if $(LIMIT),--limit $(LIMIT))
 
-# Single-machine figures on the bundled report (5 minutes), the API beside the page (3 minutes), then the
-# generated-corpus scale run (30 minutes).
+# Single-machine figures on the bundled report (5 minutes), the API beside the page (3 minutes), OCR of
+# the report's rendered pages (5 minutes), then the generated-corpus scale run (30 minutes).
 bench: models
 	$(BIN)/python bench/run.py
 	$(BIN)/python bench/api.py
+	$(BIN)/python bench/bench_ocr.py
 	$(BIN)/python bench/scale.py
 
 clean:

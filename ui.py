@@ -29,9 +29,12 @@ import unicodedata
 from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
+from urllib.parse import quote
 
+import anyio
 from starlette.middleware import Middleware
-from starlette.responses import JSONResponse, PlainTextResponse
+from starlette.requests import Request
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -73,6 +76,8 @@ CSS = """
 .sources .where .num { color: var(--color-accent); margin-right: 0.3em; }
 .sources .title { font-weight: 400; }
 .sources .section { font-weight: 400; color: var(--body-text-color-subdued); }
+.sources .page { font-weight: 400; margin-left: 0.3em; }
+.sources .open { font-weight: 400; margin-left: 0.4em; }
 .sources .passage { white-space: pre-wrap; overflow-wrap: anywhere; }
 .sources mark { background: #fde68a; color: inherit; padding: 0 0.1em; border-radius: 2px; }
 .sources .empty { color: var(--body-text-color-subdued); }
@@ -104,6 +109,10 @@ GENERIC_ERROR = (
 )
 UPLOAD_SUFFIXES = list(SUPPORTED_SUFFIXES)
 UPLOAD_ROUTES = ("/gradio_api/upload", "/gradio_api/process_recording")  # Gradio's routes that store files
+# Indexed documents a source links to, served by their name; only types a browser shows without
+# running anything of the document's (an indexed HTML page would run its scripts on this page's origin).
+DOCUMENT_ROUTE = "/document/"
+VIEWABLE_SUFFIXES = {".pdf": "application/pdf", ".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 # The login page says "Incorrect Credentials" for a refused login too, so it explains the pause up front.
 LOGIN_MESSAGE = (
     f"Report assistant 报告问答 — after {LOGIN_FAILURES} failed logins within a minute,"
@@ -122,8 +131,9 @@ class AssistantApp(gr.Blocks):
     failed logins; a server that also serves the API hands both to it.
     """
 
-    def __init__(self, *args, read_only: bool = False, answer_queue: AnswerQueue, **kwargs) -> None:
+    def __init__(self, *args, config: Config, read_only: bool = False, answer_queue: AnswerQueue, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self.assistant_config = config  # gr.Blocks keeps its own `config`
         self.read_only = read_only
         self.answer_queue = answer_queue
         self.failed_logins = FailedLogins()
@@ -132,6 +142,7 @@ class AssistantApp(gr.Blocks):
         # Gradio's routes accept uploads and unlimited login attempts; these guards run before them.
         guards = [Middleware(LoginThrottle, failed_logins=self.failed_logins)]
         guards += [Middleware(NoUploads)] if self.read_only else []
+        guards.append(Middleware(DocumentFiles, config=self.assistant_config))
         app_kwargs = dict(kwargs.get("app_kwargs") or {})
         app_kwargs["middleware"] = [*app_kwargs.get("middleware", []), *guards]
         kwargs["app_kwargs"] = app_kwargs
@@ -150,7 +161,11 @@ def build_app(config: Config, *, read_only: bool = False) -> AssistantApp:
     """The chat page (and, unless read_only, the documents tab) over the index in `config`."""
     answer_queue = AnswerQueue.from_config(config)
     with AssistantApp(
-        title="Report assistant 报告问答", analytics_enabled=False, read_only=read_only, answer_queue=answer_queue
+        title="Report assistant 报告问答",
+        analytics_enabled=False,
+        config=config,
+        read_only=read_only,
+        answer_queue=answer_queue,
     ) as demo:
         gr.Markdown(
             "## Report assistant · 报告问答\nAsk questions about the indexed reports; every answer cites its source."
@@ -430,6 +445,7 @@ def ask(
                 "highlight": s.highlight,
                 "score": s.score,
                 "chunk_id": s.chunk_id,
+                "page": s.page,
             }
             for s in result.sources
         ],
@@ -439,7 +455,10 @@ def ask(
 
 
 def sources_html(result: api.Answer | None) -> str:
-    """The sources panel: each passage with its document and section, the answering sentence marked."""
+    """The sources panel: each passage with its document, page and section, the answering sentence marked.
+
+    A PDF's or a picture's source links to the original file, a PDF's at the passage's page.
+    """
     if result is None:
         return (
             '<div class="sources"><p class="empty">Sources of the answer appear here. 答案的出处显示在这里。</p></div>'
@@ -459,13 +478,26 @@ def sources_html(result: api.Answer | None) -> str:
             else ""
         )
         cited = " cited" if source.highlight else ""
+        page = f' <span class="page">p. {source.page}</span>' if source.page is not None else ""
+        link = (
+            f' <a class="open" href="{html.escape(document_link(source.doc, source.page))}" target="_blank"'
+            ' rel="noopener">open 打开</a>'
+            if Path(source.doc).suffix.lower() in VIEWABLE_SUFFIXES
+            else ""
+        )
         parts.append(
             f'<div class="source{cited}" id="source-{number}">'
-            f'<div class="where"><span class="num">[{number}]</span>{html.escape(source.doc)}{title}{section}</div>'
+            f'<div class="where"><span class="num">[{number}]</span>{html.escape(source.doc)}{page}{title}{section}'
+            f"{link}</div>"
             f'<div class="passage">{highlighted(source.text, source.highlight)}</div></div>'
         )
     parts.append("</div>")
     return "".join(parts)
+
+
+def document_link(doc_id: str, page: int | None) -> str:
+    """Where the page serves an indexed document (relative, so it works under any root path); a PDF opens at `page`."""
+    return DOCUMENT_ROUTE.lstrip("/") + quote(doc_id) + (f"#page={page}" if page is not None else "")
 
 
 def highlighted(text: str, sentence: str) -> str:
@@ -686,6 +718,60 @@ class NoUploads:
             await refusal(scope, receive, send)
             return
         await self.app(scope, receive, send)
+
+
+class DocumentFiles:
+    """ASGI middleware serving the indexed documents that sources link to, behind the page's login.
+
+    Only a document the index holds is served, from the file its manifest records, and only the
+    types in VIEWABLE_SUFFIXES: the route never reads a path a visitor names.
+    """
+
+    def __init__(self, app: ASGIApp, config: Config) -> None:
+        self.app = app
+        self.config = config
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith(DOCUMENT_ROUTE):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        if not _logged_in(request):
+            response = PlainTextResponse("Log in on the chat page first.", status_code=401)
+        else:
+            doc_id = scope["path"].removeprefix(DOCUMENT_ROUTE)
+            path = await anyio.to_thread.run_sync(self._indexed_file, doc_id)
+            suffix = path.suffix.lower() if path else ""
+            if path is None or suffix not in VIEWABLE_SUFFIXES:
+                response = PlainTextResponse(f"No viewable document {doc_id!r} in the index.", status_code=404)
+            elif not path.is_file():
+                response = PlainTextResponse(
+                    f"The file of {doc_id!r} has been moved or deleted since it was indexed.", status_code=404
+                )
+            else:
+                response = FileResponse(
+                    path,
+                    media_type=VIEWABLE_SUFFIXES[suffix],
+                    filename=path.name,
+                    content_disposition_type="inline",
+                    headers={"X-Content-Type-Options": "nosniff"},
+                )
+        await response(scope, receive, send)
+
+    def _indexed_file(self, doc_id: str) -> Path | None:
+        documents = _status(self.config).get("documents", [])
+        return next((Path(d["path"]) for d in documents if d["doc_id"] == doc_id), None)
+
+
+def _logged_in(request: Request) -> bool:
+    """Whether the request may see the page: no login is set, or it carries Gradio's login cookie."""
+    app = request.scope.get("app")
+    if getattr(app, "auth", None) is None:
+        return True
+    token = request.cookies.get(f"access-token-{app.cookie_id}") or request.cookies.get(
+        f"access-token-unsecure-{app.cookie_id}"
+    )
+    return app.tokens.get(token) is not None
 
 
 class LoginThrottle:

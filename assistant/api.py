@@ -49,12 +49,12 @@ def build_index(
     """
     config = resolve_config(config, index_dir)
     if paths:
-        documents, skipped = _read(list(paths), strict, config)
+        documents, skipped = _read(list(paths), strict, config, progress)
     elif open_store(config).live_name() is not None:
         # A rebuild embeds everything again, so a document it cannot read would be lost.
-        documents, skipped = _read_recorded(config, strict=strict or rebuild)
+        documents, skipped = _read_recorded(config, strict=strict or rebuild, progress=progress)
     else:
-        documents, skipped = _read([config.corpus_dir], strict, config)
+        documents, skipped = _read([config.corpus_dir], strict, config, progress)
     return sync_index(
         documents,
         {s.name for s in skipped},
@@ -81,7 +81,7 @@ def add_documents(
     page's uploads), any such file is an InputError and nothing is added.
     """
     config = resolve_config(config, index_dir)
-    documents, skipped = _read(list(paths), strict, config)
+    documents, skipped = _read(list(paths), strict, config, progress)
     existing = _indexed_documents(config)
     if not replace:
         clashes = [d.doc_id for d in documents if d.doc_id in existing and existing[d.doc_id] != d.content_hash]
@@ -92,17 +92,23 @@ def add_documents(
     return sync_index(documents, set(existing), config, _embedder(config), skipped=skipped, progress=progress)
 
 
-def _read(paths: list[str | Path], strict: bool, config: Config) -> tuple[list[Document], list[SkippedFile]]:
+def _read(
+    paths: list[str | Path], strict: bool, config: Config, progress: Progress | None
+) -> tuple[list[Document], list[SkippedFile]]:
     """The readable documents and the skipped files; strict: every file readable, or InputError."""
-    return (load_documents(paths, config=config), []) if strict else read_documents(paths, config=config)
+    if strict:
+        return load_documents(paths, config=config, progress=progress), []
+    return read_documents(paths, config=config, progress=progress)
 
 
-def _read_recorded(config: Config, *, strict: bool) -> tuple[list[Document], list[SkippedFile]]:
+def _read_recorded(
+    config: Config, *, strict: bool, progress: Progress | None = None
+) -> tuple[list[Document], list[SkippedFile]]:
     """The index's documents read again from the files its manifest records."""
     documents: list[Document] = []
     skipped: list[SkippedFile] = []
     for record in open_store(config).live_manifest().documents.values():
-        loaded = read_document(Path(record.path), doc_id=record.doc_id, config=config)
+        loaded = read_document(Path(record.path), doc_id=record.doc_id, config=config, progress=progress)
         if isinstance(loaded, Document):
             documents.append(loaded)
         else:
@@ -133,7 +139,7 @@ def rebuild_index(
 ) -> BuildReport:
     """Re-read every indexed document from its file and embed everything again."""
     config = resolve_config(config, index_dir)
-    documents, _ = _read_recorded(config, strict=True)
+    documents, _ = _read_recorded(config, strict=True, progress=progress)
     return sync_index(documents, set(), config, _embedder(config), rebuild=True, progress=progress)
 
 

@@ -37,6 +37,7 @@ class Chunk:
     section: str
     text: str
     position: int
+    page: int | None = None  # the PDF page the text stands on
 
     @property
     def embed_text(self) -> str:
@@ -134,21 +135,36 @@ def _heading_title(line: str) -> str | None:
 
 
 def chunk_document(document: Document, *, chunk_size: int, chunk_overlap: int) -> list[Chunk]:
-    """Pack sentences into chunks of at most ~chunk_size characters within one section."""
+    """Pack sentences into chunks of at most ~chunk_size characters within one section and one page."""
     if chunk_overlap >= chunk_size:
         raise ValueError("chunk_overlap must be smaller than chunk_size")
-    sections: list[tuple[str, list[str]]] = []
+    sections: list[tuple[str, int | None, list[str]]] = []
     path: dict[int, str] = {}
     current: list[str] = []
     section_name = ""
-    for line in (line.strip() for line in document.text.split("\n")):
+    page = document.page_at(0)
+    offset = 0
+    for raw_line in document.text.split("\n"):
+        line_page = document.page_at(offset)
+        offset += len(raw_line) + 1
+        line = raw_line.strip()
+        if line_page != page:  # a new page starts new chunks, so each chunk cites the page it stands on
+            if current and line and not _ends_sentence(current[-1]) and heading_level(line) is None:
+                # The page break cut a sentence: it is finished where it started, and cites that page.
+                first, *rest = split_sentences(line)
+                current[-1] = join_sentences([current[-1], first])
+                line = join_sentences(rest)
+            if current:
+                sections.append((section_name, page, current))
+            current = []
+            page = line_page
         if not line or line.lstrip("# ") == document.title:
             continue
         level = heading_level(line)
         title = _heading_title(line) if level is not None else None
         if level is not None and title is not None:
             if current:
-                sections.append((section_name, current))
+                sections.append((section_name, page, current))
             path = {lvl: name for lvl, name in path.items() if lvl < level}
             path[level] = title
             section_name = " > ".join(path[lvl] for lvl in sorted(path))
@@ -158,13 +174,13 @@ def chunk_document(document: Document, *, chunk_size: int, chunk_overlap: int) -
             continue
         current.extend(split_sentences(line))
     if current:
-        sections.append((section_name, current))
+        sections.append((section_name, page, current))
     if not sections:  # a document that is only its title or headings still needs a chunk to be found
-        sections.append(("", split_sentences(document.text)))
+        sections.append(("", document.page_at(0), split_sentences(document.text)))
 
     id_prefix = _chunk_id_prefix(document)
     chunks: list[Chunk] = []
-    for section, sentences in sections:
+    for section, page, sentences in sections:
         for text in _pack(sentences, chunk_size, chunk_overlap):
             position = len(chunks)
             chunks.append(
@@ -175,9 +191,16 @@ def chunk_document(document: Document, *, chunk_size: int, chunk_overlap: int) -
                     section=section,
                     text=text,
                     position=position,
+                    page=page,
                 )
             )
     return chunks
+
+
+def _ends_sentence(sentence: str) -> bool:
+    """Whether the text ends a sentence ("…。" or "…。”"), rather than stopping inside one."""
+    stripped = sentence.rstrip(CLOSING_QUOTES)
+    return not stripped or stripped[-1] in SENTENCE_END
 
 
 def _chunk_id_prefix(document: Document) -> str:

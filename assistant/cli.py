@@ -176,7 +176,8 @@ def _ask(args: argparse.Namespace, config: Config) -> int:
     print()
     if result is not None and result.found:
         for number, source in enumerate(result.sources[:3], start=1):
-            where = " / ".join(p for p in (source.doc, source.section) if p)
+            page = f"p. {source.page}" if source.page is not None else ""
+            where = " / ".join(p for p in (source.doc, page, source.section) if p)
             print(f"\n[{number}] {where}\n    {source.text[:200]}{'…' if len(source.text) > 200 else ''}")
     return 0
 

@@ -97,6 +97,13 @@ class Config:
     # Rows with values in one spreadsheet (.xlsx, all sheets, or .csv); a larger file is refused
     # with this limit named, never cut short in silence.
     max_table_rows: int = 10_000
+    # Scanned pages and images (.png/.jpg) are read by OCR; a PDF page with fewer characters than
+    # ocr_min_page_chars in its text layer counts as scanned and is rendered at ocr_dpi.
+    max_pdf_pages: int = 1000
+    max_image_pixels: int = 40_000_000
+    ocr_dpi: int = 200
+    ocr_min_page_chars: int = 20
+    ocr_threads: int = 2
 
     @classmethod
     def from_env(cls, **overrides: object) -> Config:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import errno
 import logging
 import time
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 
@@ -19,7 +18,7 @@ import numpy as np
 from .chunk import Chunk, chunk_document
 from .config import Config
 from .errors import IndexProblem
-from .ingest import Document, SkippedFile
+from .ingest import Document, Progress, SkippedFile
 from .keyword import KeywordIndex, tokenize
 from .prompts import text_language
 from .retrieve import years_in
@@ -27,8 +26,6 @@ from .store import PAGE, DocumentRecord, Manifest, Staging, Store, check_compati
 
 log = logging.getLogger(__name__)
 
-# progress(done, total, message)
-Progress = Callable[[int, int, str], None]
 # Chunks handed to the model at once; it sorts them by length and runs its own smaller batches.
 EMBED_BATCH = 256
 # Chunks per Chroma add: one add of 2,048 costs a quarter less per chunk than eight of 256.
@@ -228,7 +225,7 @@ def _write_generation(
 
 
 def _chunk_metadata(chunk: Chunk, tokens: list[str]) -> dict[str, object]:
-    return {
+    metadata: dict[str, object] = {
         "doc_id": chunk.doc_id,
         "title": chunk.title,
         "section": chunk.section,
@@ -236,6 +233,9 @@ def _chunk_metadata(chunk: Chunk, tokens: list[str]) -> dict[str, object]:
         "text": chunk.text,
         "tokens": " ".join(tokens),
     }
+    if chunk.page is not None:  # Chroma stores no None
+        metadata["page"] = chunk.page
+    return metadata
 
 
 def _copy_chunks(source, collection, doc_ids: list[str]) -> tuple[list[str], list[list[str]]]:

@@ -5,10 +5,15 @@ The rules are general (any report collected from the web), never tuned to one fi
 
 from __future__ import annotations
 
+import bisect
+import contextlib
 import functools
 import hashlib
+import io
+import math
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,8 +22,14 @@ from .errors import InputError
 from .hanzi import HANZI
 from .tables import PdfTables, csv_text, table_text, workbook_text
 
-SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".xlsx", ".csv")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
+SUPPORTED_SUFFIXES = (".txt", ".md", ".html", ".htm", ".pdf", ".docx", ".xlsx", ".csv", *IMAGE_SUFFIXES)
 MAX_FILE_BYTES = 50 * 1024 * 1024
+# PDF points per inch: a page rendered at D dpi is D / 72 pixels per point.
+POINTS_PER_INCH = 72
+
+# progress(done, total, message): pages read, chunks embedded.
+Progress = Callable[[int, int, str], None]
 
 CJK = HANZI  # Chinese characters, defined in assistant/hanzi.py
 CJK_PUNCT = r"\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\u2018-\u201f\u2014\u2026《》「」『』【】"
@@ -91,6 +102,14 @@ class Document:
     text: str
     content_hash: str
     chars_read: int = 0
+    # A PDF's pages: (offset in `text` where the page's text starts, page number from 1), in order;
+    # pages with no text are left out. Empty for other types.
+    page_starts: tuple[tuple[int, int], ...] = ()
+
+    def page_at(self, offset: int) -> int | None:
+        """The page number of the text at `offset`, or None for a document without pages."""
+        at = bisect.bisect_right(self.page_starts, (offset, math.inf)) - 1
+        return self.page_starts[max(at, 0)][1] if self.page_starts else None
 
     @property
     def chars_kept(self) -> int:
@@ -109,16 +128,18 @@ class SkippedFile:
         return f"{self.name}: {self.reason}"
 
 
-def load_documents(paths: list[Path | str], *, config: Config | None = None) -> list[Document]:
+def load_documents(
+    paths: list[Path | str], *, config: Config | None = None, progress: Progress | None = None
+) -> list[Document]:
     """Load files and folders (recursively), all or nothing: InputError names every unusable file."""
-    documents, skipped = read_documents(paths, config=config)
+    documents, skipped = read_documents(paths, config=config, progress=progress)
     if skipped:
         raise InputError(f"{len(skipped)} of the files cannot be used: {'; '.join(map(str, skipped))}.")
     return documents
 
 
 def read_documents(
-    paths: list[Path | str], *, config: Config | None = None
+    paths: list[Path | str], *, config: Config | None = None, progress: Progress | None = None
 ) -> tuple[list[Document], list[SkippedFile]]:
     """Load files and folders (recursively), leaving out each file that cannot be read, with its reason.
 
@@ -142,7 +163,7 @@ def read_documents(
     documents: list[Document] = []
     skipped: list[SkippedFile] = []
     for path, doc_id in files:
-        loaded = read_document(path, doc_id=doc_id, config=config)
+        loaded = read_document(path, doc_id=doc_id, config=config, progress=progress)
         if isinstance(loaded, Document):
             documents.append(loaded)
         else:
@@ -160,10 +181,12 @@ def read_documents(
     return documents, skipped
 
 
-def read_document(path: Path, *, doc_id: str, config: Config | None = None) -> Document | SkippedFile:
+def read_document(
+    path: Path, *, doc_id: str, config: Config | None = None, progress: Progress | None = None
+) -> Document | SkippedFile:
     """The document, or why it cannot be read (missing, unreadable, unusable)."""
     try:
-        return load_document(path, doc_id=doc_id, config=config)
+        return load_document(path, doc_id=doc_id, config=config, progress=progress)
     except InputError as exc:
         return SkippedFile(doc_id, str(exc).removeprefix(f"{path.name}: ").rstrip("."))
     except OSError as exc:
@@ -183,8 +206,15 @@ def file_problem(name: str, size: int) -> str | None:
     return None
 
 
-def load_document(path: Path, *, doc_id: str | None = None, config: Config | None = None) -> Document:
-    """Read one file, extract its text by type and clean it; config's limits apply (default: the environment's)."""
+def load_document(
+    path: Path, *, doc_id: str | None = None, config: Config | None = None, progress: Progress | None = None
+) -> Document:
+    """Read one file, extract its text by type and clean it; a PDF keeps where each page starts.
+
+    `config` gives the limits and OCR settings (default: the environment's); `progress` hears of
+    each page of a PDF as it is read.
+    """
+    config = config or Config.from_env()
     suffix = path.suffix.lower()
     problem = file_problem(path.name, path.stat().st_size)
     if problem:
@@ -192,19 +222,51 @@ def load_document(path: Path, *, doc_id: str | None = None, config: Config | Non
     data = path.read_bytes()
     if not data.strip():
         raise InputError(file_problem(path.name, 0))  # whitespace alone is as empty as no bytes
-    raw_text = extract_text(data, suffix, path.name, config or Config.from_env())
-    text = clean_text(raw_text)
+    if suffix == ".pdf":
+        raw_pages = _pdf_pages(data, path.name, config, progress)
+    elif suffix in IMAGE_SUFFIXES:
+        raw_pages = [_image_text(data, path.name, config)]
+    else:
+        raw_pages = [extract_text(data, suffix, path.name, config)]
+    text, page_starts = _join_pages([clean_text(page) for page in raw_pages])
     if _non_space_chars(text) < 2:
-        raise InputError(f"{path.name}: no text could be read from it.")
+        hint = (
+            " (OCR found none: use a picture of the page upright, sharp and well lit)"
+            if suffix in IMAGE_SUFFIXES
+            else ""
+        )
+        raise InputError(f"{path.name}: no text could be read from it{hint}.")
+    if suffix != ".pdf":
+        page_starts = ()
+    raw_text = "\n\n".join(raw_pages)
     title = _title(raw_text if suffix == ".md" else text, path)
+    # The pages are part of the content: the same text laid out on other pages cites other pages.
+    layout = "".join(f"\x00{start}:{number}" for start, number in page_starts)
     return Document(
         doc_id=doc_id or path.name,
         title=title,
         path=str(path.resolve()),
         text=text,
-        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        content_hash=hashlib.sha256((text + layout).encode("utf-8")).hexdigest(),
         chars_read=_non_space_chars(raw_text),
+        page_starts=page_starts,
     )
+
+
+def _join_pages(pages: list[str]) -> tuple[str, tuple[tuple[int, int], ...]]:
+    """Cleaned pages as one text, a blank line between them, and where each page with text starts."""
+    parts: list[str] = []
+    starts: list[tuple[int, int]] = []
+    offset = 0
+    for number, page in enumerate(pages, start=1):
+        if not page:
+            continue
+        if parts:
+            offset += 2  # the blank line before this page
+        starts.append((offset, number))
+        parts.append(page)
+        offset += len(page)
+    return "\n\n".join(parts), tuple(starts)
 
 
 def _non_space_chars(text: str) -> int:
@@ -212,11 +274,8 @@ def _non_space_chars(text: str) -> int:
 
 
 def extract_text(data: bytes, suffix: str, name: str, config: Config) -> str:
-    """Text of a file's bytes; the type is checked against the content, not the name alone."""
-    if suffix == ".pdf":
-        if not data.startswith(b"%PDF"):
-            raise InputError(f"{name}: not a PDF file (its content does not start like one).")
-        return _pdf_text(data, name)
+    """Text of a text, HTML, Word or spreadsheet file's bytes; the type is checked against the
+    content, not the name alone."""
     if suffix == ".docx":
         if not data.startswith(b"PK"):
             raise InputError(f"{name}: not a Word .docx file (its content is not a zip package).")
@@ -376,18 +435,40 @@ def _title(text: str, path: Path) -> str:
     return path.stem
 
 
-def _pdf_text(data: bytes, name: str) -> str:
-    import io
-
+def _pdf_pages(data: bytes, name: str, config: Config, progress: Progress | None) -> list[str]:
+    """Each page's text, page 1 first: its text layer, or OCR where it has (next to) none."""
     from pypdf import PdfReader
     from pypdf.errors import PyPdfError
 
+    if not data.startswith(b"%PDF"):
+        raise InputError(f"{name}: not a PDF file (its content does not start like one).")
     try:
         reader = PdfReader(io.BytesIO(data))
-        if reader.is_encrypted:
+        # A PDF locked only against editing opens with the empty password; one that needs a password does not.
+        if reader.is_encrypted and not reader.decrypt(""):
             raise InputError(f"{name}: the PDF is encrypted; save a copy without a password and index that.")
-        with PdfTables(data, name) as tables:
-            return "\n\n".join(tables.page_text(i) or page.extract_text() or "" for i, page in enumerate(reader.pages))
+        count = len(reader.pages)
+        if count > config.max_pdf_pages:
+            raise InputError(
+                f"{name}: the PDF has {count} pages, more than the limit of {config.max_pdf_pages}"
+                " (ASSISTANT_MAX_PDF_PAGES); split it into parts or raise the limit."
+            )
+        pages: list[str] = []
+        with contextlib.ExitStack() as cleanup:
+            tables = cleanup.enter_context(PdfTables(data, name))
+            rendered = None  # the PDF opened for rendering, once a page needs OCR
+            for number, page in enumerate(reader.pages, start=1):
+                text = tables.page_text(number - 1) or page.extract_text() or ""
+                scanned = _non_space_chars(text) < config.ocr_min_page_chars
+                if scanned:
+                    if rendered is None:
+                        rendered = _open_for_rendering(data, name)
+                        cleanup.callback(rendered.close)
+                    text = _ocr_pdf_page(rendered, number, name, config) or text
+                pages.append(text)
+                if progress:
+                    progress(number, count, f"{name}: read page {number}/{count}{' (OCR)' if scanned else ''}")
+        return pages
     # pypdf's own errors derive from PyPdfError; a damaged object graph or an unsupported stream
     # filter surfaces as these built-in errors instead (seen feeding it damaged files).
     except (PyPdfError, ValueError, KeyError, TypeError, AttributeError, NotImplementedError) as exc:
@@ -397,8 +478,67 @@ def _pdf_text(data: bytes, name: str) -> str:
         ) from exc
 
 
+def _open_for_rendering(data: bytes, name: str):
+    """The PDF in pdfium, which renders pages the way viewers do."""
+    import pypdfium2
+
+    try:
+        return pypdfium2.PdfDocument(data)
+    except pypdfium2.PdfiumError as exc:
+        raise InputError(
+            f"{name}: the PDF's scanned pages cannot be rendered ({exc}); save it again from a PDF viewer."
+        ) from exc
+
+
+def _ocr_pdf_page(pdf, number: int, name: str, config: Config) -> str:
+    """A page's text by OCR of its rendering at ocr_dpi (less when that would exceed max_image_pixels)."""
+    import pypdfium2
+
+    from . import ocr
+
+    try:
+        page = pdf[number - 1]
+        width, height = page.get_size()
+        scale = min(config.ocr_dpi / POINTS_PER_INCH, math.sqrt(config.max_image_pixels / max(width * height, 1.0)))
+        while math.ceil(width * scale) * math.ceil(height * scale) > config.max_image_pixels:
+            scale *= 0.99  # pdfium rounds the pixel size up
+        image = page.render(scale=scale).to_pil()
+    except pypdfium2.PdfiumError as exc:
+        raise InputError(f"{name}: page {number} cannot be rendered for OCR ({exc}); save the PDF again.") from exc
+    return ocr.read_text(image, threads=config.ocr_threads)
+
+
+def _image_text(data: bytes, name: str, config: Config) -> str:
+    """The text on a picture (a scan or a photographed page), by OCR."""
+    from PIL import Image, ImageOps, UnidentifiedImageError
+
+    from . import ocr
+
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            pixels = image.width * image.height
+            if pixels > config.max_image_pixels:
+                raise _too_many_pixels(name, pixels, config)
+            image.load()
+            upright = ImageOps.exif_transpose(image)  # a phone's photo stands as it was taken
+    except Image.DecompressionBombError as exc:
+        raise _too_many_pixels(name, None, config) from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as exc:
+        raise InputError(
+            f"{name}: the picture is damaged or not a PNG or JPEG image ({exc}); save it again as PNG or JPEG."
+        ) from exc
+    return ocr.read_text(upright, threads=config.ocr_threads)
+
+
+def _too_many_pixels(name: str, pixels: int | None, config: Config) -> InputError:
+    size = f"{pixels / 1e6:.0f} million pixels" if pixels else "too many pixels"
+    return InputError(
+        f"{name}: the picture has {size}, more than the limit of {config.max_image_pixels / 1e6:.0f} million"
+        " (ASSISTANT_MAX_IMAGE_PIXELS); scale it down or raise the limit."
+    )
+
+
 def _docx_text(data: bytes, name: str) -> str:
-    import io
     import zipfile
     import zlib
 

@@ -18,6 +18,7 @@ class Source:
     chunk_id: str = ""
     # "instruction": the passage tells its reader what to answer; it is shown, never used as evidence.
     flag: str = ""
+    page: int | None = None  # the PDF page the passage stands on (numbered from 1)
 
 
 @dataclass
@@ -51,6 +52,7 @@ def to_sources(
             highlight=highlights.get(i, ""),
             chunk_id=p.chunk_id,
             flag=flags.get(i, ""),
+            page=p.page,
         )
         for i, p in enumerate(passages)
     ]

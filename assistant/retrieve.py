@@ -28,6 +28,7 @@ class Passage:
     section: str
     text: str
     score: float
+    page: int | None = None  # the PDF page the passage stands on
 
 
 @dataclass(frozen=True)
@@ -102,6 +103,7 @@ def retrieve(
                 section=meta.get("section", ""),
                 text=meta["text"],
                 score=score,
+                page=meta.get("page"),
             )
         )
         if len(passages) == config.top_k:

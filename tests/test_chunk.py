@@ -102,3 +102,48 @@ def test_chunk_ids_are_stable_and_content_derived() -> None:
 def test_overlap_must_be_smaller_than_size() -> None:
     with pytest.raises(ValueError):
         chunk_document(_doc("一句话。"), chunk_size=50, chunk_overlap=50)
+
+
+def test_a_pdfs_chunks_keep_their_page_and_never_cross_one() -> None:
+    pages = [
+        "一、专利工作\n" + "全年专利申请量达12057件，其中发明专利2894件。" * 6,
+        "授权量8524件，同比增长33.2%。" * 3,
+        "二、技术市场\n全年登记技术合同169项。",
+    ]
+    text = "\n\n".join(pages)
+    starts = tuple((text.index(page), number) for number, page in ((1, pages[0]), (3, pages[1]), (4, pages[2])))
+    doc = Document(
+        doc_id="scan.pdf", title="报告", path="/scan.pdf", text=text, content_hash="ab" * 32, page_starts=starts
+    )
+    chunks = chunk_document(doc, chunk_size=120, chunk_overlap=30)
+    assert len(chunks) > 3
+    for chunk in chunks:
+        on_pages = [number for page, number in zip(pages, (1, 3, 4), strict=True) if chunk.text in page]
+        assert on_pages == [chunk.page], (chunk.page, chunk.text)
+    assert [c.page for c in chunks] == sorted(c.page for c in chunks)
+    assert {c.page for c in chunks} == {1, 3, 4}  # page 2 had no text; the numbers stay the PDF's
+    assert chunks[-1].section == "二、技术市场"
+    assert all(
+        c.page is None for c in chunk_document(_doc("全年登记技术合同169项。"), chunk_size=120, chunk_overlap=30)
+    )
+
+
+def test_a_sentence_cut_by_a_page_break_is_finished_on_the_page_where_it_starts() -> None:
+    pages = [
+        "2007年，专利申请量达12057件，其中发明专利2894件，授权量",
+        "8524件，同比增长33.2%。全年登记技术合同169项。",
+    ]
+    text = "\n\n".join(pages)
+    doc = Document(
+        doc_id="scan.pdf",
+        title="报告",
+        path="/scan.pdf",
+        text=text,
+        content_hash="ab" * 32,
+        page_starts=((0, 6), (len(pages[0]) + 2, 7)),
+    )
+    chunks = chunk_document(doc, chunk_size=60, chunk_overlap=10)
+    assert [(c.page, c.text) for c in chunks] == [
+        (6, "2007年，专利申请量达12057件，其中发明专利2894件，授权量8524件，同比增长33.2%。"),
+        (7, "全年登记技术合同169项。"),
+    ]
