@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -22,8 +21,9 @@ from assistant.config import DEFAULT_CORPUS_DIR
 from assistant.ingest import load_document
 from bench.pages import photographed, render_pages, scanned_pdf
 
+from . import test_browser
 from .conftest import running_app
-from .test_browser import ANSWER_TIMEOUT_MS, CHROMIUM, CHROMIUM_ARGS, ask, chosen, open_page
+from .test_browser import CHROMIUM, ask, chosen, open_page
 from .test_cli import run_cli
 from .test_login import app_with_login, log_in
 
@@ -150,18 +150,7 @@ def _indexed_path(config: Config, doc_id: str) -> str:
 
 # -- In the browser ---------------------------------------------------------------------------
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator:
-    from playwright.sync_api import expect, sync_playwright
-
-    expect.set_options(timeout=ANSWER_TIMEOUT_MS)  # an upload waits for OCR
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+browser = test_browser.browser  # the one headless Chromium fixture
 
 
 # In CI a missing browser is a failure, never a skip.
