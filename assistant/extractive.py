@@ -283,6 +283,13 @@ def asked_span(question: Question, sentence: str) -> tuple[str, float]:
     return (clause if len(clause) <= CLAUSE_ANSWER_CHARS else span), min(1.0, score / 2)
 
 
+def predicate_words(question: Question) -> set[str]:
+    """At either end of the question, the word next to the question word: what is asked of the
+    subject ("收入增长了多少", "谁提供场地"), not which subject."""
+    left, right = segment(question.left.rstrip(SLOT_EDGE)), segment(question.right.lstrip(SLOT_EDGE))
+    return set(left[-1:] if not right else right[:1] if not left else [])
+
+
 def subject_share_at(question: Question, sentence: str, position: int) -> float:
     """The share of the question's subject words that the clause at a position names (or continues)."""
     return next(share for clause_end, share in _clause_subjects(question, sentence) if position < clause_end)
@@ -296,10 +303,7 @@ def _clause_subjects(question: Question, sentence: str) -> list[tuple[int, float
     naming none of them ("，增长25.89%") continues the subject of the one before.
     """
     years = years_in(question.text)
-    # At either end of the question, the word next to the question word says what is asked of the
-    # subject ("收入增长了多少", "谁提供场地"), not which subject.
-    left, right = segment(question.left.rstrip(SLOT_EDGE)), segment(question.right.lstrip(SLOT_EDGE))
-    predicate = set(left[-1:] if not right else right[:1] if not left else [])
+    predicate = predicate_words(question)
     subject = [
         t
         for t in question.terms

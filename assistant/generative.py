@@ -18,7 +18,17 @@ import unicodedata
 from langchain_core.messages import HumanMessage, SystemMessage
 
 from .errors import AssistantError
-from .extractive import MIN_COVERAGE, MIN_SIMILARITY, Candidate, Reading, fits_kind, subject_share_at, with_span
+from .extractive import (
+    MIN_COVERAGE,
+    MIN_SIMILARITY,
+    Candidate,
+    Reading,
+    clause_around,
+    fits_kind,
+    predicate_words,
+    subject_share_at,
+    with_span,
+)
 from .followup import needs_context, user_turns
 from .prompts import language_of, template
 
@@ -79,6 +89,8 @@ def model_reading(reading: Reading, question: str, chat_model) -> tuple[Candidat
         checks.append(f"the words stand in sentence [{shown.index(chosen) + 1}], not [{match.group(1)}]")
     if not clause_shares_subject(located, chosen.sentence, reading):
         raise AssistantError(f"the clause of {located!r} names nothing the question asks about")
+    if not clause_holds_predicate(located, chosen.sentence, reading):
+        raise AssistantError(f"the clause of {located!r} is not the one that says what was asked")
     if not fits_kind(located, reading.question.kind):
         raise AssistantError(f"the model's words {located!r} are not a {reading.question.kind} answer")
     if not about_the_question(chosen, reading):
@@ -93,6 +105,16 @@ def clause_shares_subject(span: str, sentence: str, reading: Reading) -> bool:
     if not reading.lexical:
         return True
     return subject_share_at(reading.question, sentence, sentence.find(span)) > 0
+
+
+def clause_holds_predicate(span: str, sentence: str, reading: Reading) -> bool:
+    """When the sentence has the question's predicate ("增长" of "增长了多少"), the model's words stand in
+    its clause: "收入2.36万元，增长8%" answers the growth with 8%, not 2.36万元."""
+    predicate = [w for w in predicate_words(reading.question) if len(w) > 1 and w in sentence]
+    if not predicate:
+        return True
+    at = sentence.find(span)
+    return any(w in clause_around(sentence, at, at + len(span)) for w in predicate)
 
 
 def about_the_question(candidate: Candidate, reading: Reading) -> bool:

@@ -131,6 +131,19 @@ def test_a_figure_from_a_sentence_about_another_subject_is_rejected(base_config:
         model_reading(reading, question, _model(f"[{number}] 3200万人次"))
 
 
+def test_a_bare_sentence_number_and_a_figure_beside_the_asked_predicate_are_rejected(base_config: Config) -> None:
+    passages = [Passage("p1", "a.txt", "某市2018年工作报告", "", "居民人均可支配收入2.36万元，增长8%。", 1.0)]
+    embeddings = _embedder(base_config)
+    question = "居民人均可支配收入增长了多少？"
+    reading = read(parse_question(question), passages, embeddings, embeddings.embed_query(question), "zh")
+    with pytest.raises(AssistantError, match="not the one that says what was asked"):
+        model_reading(reading, question, _model("[1] 2.36万元"))
+    with pytest.raises(AssistantError, match="copied no words"):
+        model_reading(reading, question, _model("[1]"))
+    chosen, _ = model_reading(reading, question, _model("[1] 8%"))
+    assert chosen is not None and chosen.span == "8%"
+
+
 def test_the_model_may_refuse(base_config: Config) -> None:
     question, reading = _reading(base_config)
     chosen, checks = model_reading(reading, question, _model("none"))
