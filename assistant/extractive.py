@@ -8,7 +8,8 @@ Every sentence of the top passages is a candidate. A candidate is judged by
 - *similarity*: multilingual-e5 between question and sentence, which also carries English
   questions to Chinese text;
 - *anchors*: a year the question names that the sentence's own context contradicts (it names
-  other years and not this one) rules the sentence out; one it does not name at all costs a little.
+  other years and not this one) rules the sentence out; one it does not name at all costs a little;
+  a name the question asks about that the sentence's document never mentions rules it out.
 
 The answer is the span and the sentence it stands in, cited; when no candidate is good enough,
 the answer is "not found".
