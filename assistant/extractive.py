@@ -8,7 +8,8 @@ Every sentence of the top passages is a candidate. A candidate is judged by
 - *similarity*: multilingual-e5 between question and sentence, which also carries English
   questions to Chinese text;
 - *anchors*: a year the question names that the sentence's own context contradicts (it names
-  other years and not this one) rules the sentence out; one it does not name at all costs a little.
+  other years and not this one) rules the sentence out; one it does not name at all costs a little;
+  a name the question asks about that the sentence's document never mentions rules it out.
 
 The answer is the span and the sentence it stands in, cited; when no candidate is good enough,
 the answer is "not found".
@@ -207,10 +208,20 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
     shortlist = drafts[: SEMANTIC_CANDIDATES[lang]]
     scores = similarities(embeddings, query_vector, [d[1] for d in shortlist])
 
+    # The names the question asks about (people, organisations, titles): a passage that never
+    # mentions one is about something else ("泸定地震" read from a passage on another earthquake).
+    # A document names it in any of its retrieved passages ("我市" in one, "韶关" in another).
+    names = [n for n in names_in(question_text) if len(n) > 1 and not any(n in p or p in n for p in places)]
+    documents: dict[str, str] = {}
+    for passage in passages:
+        documents[passage.doc] = f"{documents.get(passage.doc, '')} {passage.title} {passage.section} {passage.text}"
     candidates = []
     for (index, sentence, span, alignment, coverage, context), similarity in zip(shortlist, scores, strict=True):
-        contradicted = tuple(y for y in years if y not in context and years_in(context)) + tuple(
-            p for p in places if p not in context and p[:-1] not in context
+        whole = documents[passages[index].doc].lower()
+        contradicted = (
+            tuple(y for y in years if y not in context and years_in(context))
+            + tuple(p for p in places if p not in context and p[:-1] not in context)
+            + tuple(n for n in names if n.lower() not in whole)
         )
         unnamed = tuple(y for y in years if y not in context and not years_in(context))
         figures = tuple(f for f in find_figures(span) if not f.is_year) if question.kind == "number" else ()

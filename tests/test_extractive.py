@@ -93,6 +93,15 @@ def test_a_figure_about_another_subject_is_refused(embeddings) -> None:
     assert answers_question(_read("全市改造绿道多少公里？", passages, embeddings))
 
 
+def test_a_name_the_document_never_mentions_refuses(embeddings) -> None:
+    other = [_passage("这次地震造成6人遇难，294人受伤。")]
+    assert not answers_question(_read("泸定地震造成多少人遇难？", other, embeddings))
+    # Named in another retrieved passage of the same document: the document is about it.
+    same = [_passage("泸定地震发生后，救援队连夜赶到。"), _passage("地震共造成93人遇难，25人失联。")]
+    reading = _read("泸定地震造成多少人遇难？", same, embeddings)
+    assert answers_question(reading) and "93人" in reading.best.span
+
+
 def test_yes_no_questions_are_not_answered_by_a_span(embeddings) -> None:
     passages = [_passage("全市新增公园12个，改造绿道40公里。")]
     assert not answers_question(_read("全市是否新增了公园？", passages, embeddings))
