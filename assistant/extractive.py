@@ -211,7 +211,13 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
     # The names the question asks about (people, organisations, titles): a passage that never
     # mentions one is about something else ("泸定地震" read from a passage on another earthquake).
     # A document names it in any of its retrieved passages ("我市" in one, "韶关" in another).
-    names = [n for n in names_in(question_text) if len(n) > 1 and not any(n in p or p in n for p in places)]
+    # (A bag of search terms for an English question has no names of its own: its words are guesses.)
+    asked = question.left or question.right
+    names = (
+        [n for n in names_in(question_text) if len(n) > 1 and not any(n in p or p in n for p in places)]
+        if asked
+        else []
+    )
     documents: dict[str, str] = {}
     for passage in passages:
         documents[passage.doc] = f"{documents.get(passage.doc, '')} {passage.title} {passage.section} {passage.text}"
