@@ -140,6 +140,8 @@ def test_a_photographed_page_answers(base_config: Config, report_pages: list, tm
     assert result.found and "2.6亿元" in result.text
     assert result.sources[0].doc == PHOTO and result.sources[0].page is None
     assert f'href="document/{PHOTO}"' in ui.sources_html(result)  # the picture opens as it is
+    printed = run_cli("ask", "技术合同总金额大约是多少？", "--mode", "extractive", config=config).stdout
+    assert "2.6亿元" in printed.splitlines()[0] and PHOTO in printed
 
 
 def _indexed_path(config: Config, doc_id: str) -> str:

@@ -270,9 +270,13 @@ def test_cli_indexes_a_workbook_folder_and_answers_from_a_cell(base_config: Conf
     folder = tmp_path / "stats"
     folder.mkdir()
     write_workbook(folder / "stats.xlsx")
+    write_pdf(folder / "farming.pdf")
     config = base_config.replace(index_dir=tmp_path / "index")
     built = run_cli("index", "build", str(folder), config=config)
-    assert "added 1," in built.stdout
+    assert "added 2," in built.stdout
+    from_pdf = json.loads(run_cli("ask", "2023年粮食产量是多少？", "--json", config=config).stdout)
+    assert from_pdf["found"] and "35.6万吨" in from_pdf["text"]
+    assert from_pdf["sources"][0]["doc"] == "farming.pdf" and from_pdf["sources"][0]["page"] == 1
     result = json.loads(run_cli("ask", "2021年第二产业增加值是多少？", "--json", config=config).stdout)
     assert result["found"] and "1234.5" in result["text"]
     source = result["sources"][0]
