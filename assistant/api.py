@@ -363,8 +363,8 @@ def _search_queries(condensed: str, generation, chat_model) -> Queries:
     """What to search and read with.
 
     An English question about Chinese documents is embedded as asked (e5 is multilingual) and
-    searched by its Chinese terms: the model's translation when one is given, else the glossary's
-    general report vocabulary and pinyin names.
+    searched by its Chinese terms: the model's translation when one is given, else the words of the
+    glossary and the dictionary that the documents use, and pinyin names (``crosslingual``).
     """
     if "zh" not in generation.manifest.languages:
         return Queries(condensed, condensed, condensed, [])
