@@ -79,6 +79,8 @@ WRONG_SIDE = 0.3
 # A run must be next to question words to be the slot (a neighbour at distance 2 scores 0.5)
 # and be of the asked kind (0.5).
 MIN_RUN_SCORE = 0.9
+# Words that introduce the doer of a clause ("由X主持", "被X收回"), who comes before the verb.
+AGENT_MARKERS = ("由", "被")
 # A run in a clause naming the question's whole subject gains this much over one naming none.
 WEIGHT_CLAUSE_SUBJECT = 0.6
 MIN_COVERAGE = 0.45
@@ -273,12 +275,17 @@ def asked_span(question: Question, sentence: str) -> tuple[str, float]:
     distance = _shared_runs(question, sentence)
     clauses = _clause_subjects(question, sentence)
     best: tuple[float, float, int, int] | None = None
-    for start, end in _unshared_runs(sentence, distance):
+    for start, end in _agent_runs(sentence, _unshared_runs(sentence, distance)):
         span = _strip_edges(sentence[start:end])
         if not span:
             continue
         before, after = _neighbour(distance, sentence, start - 1, -1), _neighbour(distance, sentence, end, 1)
-        score = _closeness(before, "left") + _closeness(after, "right")
+        agent = bool(after) and _is_agent(sentence, start)
+        if agent:
+            # "由X主持" says "X is the one who 主持": the question's words follow the answer here, and
+            # the construction binds the doer to them as a slot between question words does.
+            after = ("right", after[1])
+        score = _closeness(before, "left") + _closeness(after, "right") + 0.3 * agent
         score += 0.3 * bool(before and after and before[0] in ("left", "both") and after[0] in ("right", "both"))
         score += 0.5 * fits_kind(span, question.kind) + 0.5 * bool(_head_noun(question, sentence, end))
         score -= 0.02 * max(0, len(span) - 20)
@@ -336,6 +343,21 @@ def _clause_subjects(question: Question, sentence: str) -> list[tuple[int, float
         shares.append((end, previous))
         start = end
     return shares
+
+
+def _is_agent(sentence: str, start: int) -> bool:
+    """The run is introduced as the doer of a passive or 由 clause ("由霍震霆担任会长", "被甲方收回")."""
+    return sentence[start : start + 1] in AGENT_MARKERS or sentence[max(0, start - 1) : start] in AGENT_MARKERS
+
+
+def _agent_runs(sentence: str, runs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The runs, and within a run the doer after its last 由 or 被 ("节目由X主持": X)."""
+    found = list(runs)
+    for start, end in runs:
+        at = max(sentence.rfind(marker, start, end) for marker in AGENT_MARKERS)
+        if at > start:
+            found.append((at + 1, end))
+    return found
 
 
 def clause_around(sentence: str, start: int, end: int) -> str:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 
 from .hanzi import HANZI_CHAR
-from .keyword import tokenize
+from .keyword import segment, tokenize
 
 # Question words, longest first. The group names the kind of answer they ask for.
 QUESTION_WORD = re.compile(
@@ -31,6 +31,12 @@ ANSWER_NOUN = {
     "time": re.compile(r"(?:时间|日期|年份|时候)$"),
     "place": re.compile(r"(?:地点|地址|位置|所在地)$"),
     "number": re.compile(r"(?:数量|人数|金额|总额|比例|比重|增速|增幅|总量|规模)$"),
+}
+# The noun a determiner question word governs names the kind of answer ("什么时期", "哪个国家").
+HEAD_NOUN_KIND = {
+    **dict.fromkeys("时期 年代 时间 日期 年份 时候 朝代 季节 月份".split(), "time"),
+    **dict.fromkeys("地方 地区 地点 城市 国家 省份 位置".split(), "place"),
+    **dict.fromkeys("人 人物 人士".split(), "person"),
 }
 ENGLISH_KIND = re.compile(
     r"^\s*(?:(?P<time>when|what year|which year|what date)|(?P<place>where)|(?P<number>how (?:many|much|long|far|old|large|big))"
@@ -76,4 +82,7 @@ def parse_question(text: str) -> Question:
     if match is None:
         kind = next((k for k, pattern in ANSWER_NOUN.items() if pattern.search(stripped)), "")
         return Question(text, kind, stripped, "", terms)
-    return Question(text, match.lastgroup or "", stripped[: match.start()], stripped[match.end() :], terms)
+    kind, right = match.lastgroup or "", stripped[match.end() :]
+    if kind == "entity" and right:
+        kind = HEAD_NOUN_KIND.get(segment(right)[0], kind)
+    return Question(text, kind, stripped[: match.start()], right, terms)
