@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .config import Config
 from .errors import AssistantError, InputError
-from .extractive import answer_from, answers_question, is_confident, read, refuse
+from .extractive import answer_from, answers_question, is_confident, is_unsure, read, refuse
 from .figures import numbers_in
 from .followup import condense_by_rules, keeps_subject, user_turns
 from .indexing import BuildReport, Progress, sync_index
@@ -271,8 +271,8 @@ def _read_passages(
     back to the extractive reading. `confident` raises the extractive bar. Returns text, found,
     sources, checks and the mode that answered.
 
-    auto reads extractively, and asks the model only when the reading answers below the confident
-    score: on the external sets (docs/benchmarks.md) the 1.5B model's picks were wrong more often
+    auto reads extractively, and asks the model only when the reading answers below
+    ASK_MODEL_BELOW: on the external sets (docs/benchmarks.md) the 1.5B model's picks were wrong more often
     than a confident extractive reading, and better than an unsure one; most questions need no model.
     """
     if retrieval.unmatched_anchors or not retrieval.passages:
@@ -301,7 +301,7 @@ def _read_passages(
         )
     # auto asks the model only about a reading of the question's own words (a term bag cannot check
     # the model's pick) that answers without being sure of it.
-    unsure = sure and not is_confident(reading) and queries.reading_is_question
+    unsure = sure and is_unsure(reading) and queries.reading_is_question
     if chat_model is None or mode == "extractive" or (mode == "auto" and not unsure):
         return (*extractive, [], "extractive")
     from .generative import model_reading
