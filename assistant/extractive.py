@@ -17,6 +17,7 @@ the answer is "not found".
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, replace
@@ -226,10 +227,12 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
     )
     documents: dict[str, str] = {}
     for passage in passages:
-        documents[passage.doc] = f"{documents.get(passage.doc, '')} {passage.title} {passage.section} {passage.text}"
+        documents[passage.doc] = (
+            f"{documents.get(passage.doc, '')} {passage.title} {passage.section} {passage.text}".lower()
+        )
     candidates = []
     for (index, sentence, span, alignment, coverage, context), similarity in zip(shortlist, scores, strict=True):
-        whole = documents[passages[index].doc].lower()
+        whole = documents[passages[index].doc]
         contradicted = (
             tuple(y for y in years if y not in context and years_in(context))
             + tuple(p for p in places if p not in context and p[:-1] not in context)
@@ -330,13 +333,7 @@ def _clause_subjects(question: Question, sentence: str) -> list[tuple[int, float
     own clause, and the asked figure is the one in the clause about the asked subject. A clause
     naming none of them ("，增长25.89%") continues the subject of the one before.
     """
-    years = years_in(question.text)
-    predicate = predicate_words(question)
-    subject = [
-        t
-        for t in question.terms
-        if len(t) > 1 and not t.isdigit() and t not in GENERIC_TERMS and t not in years and t not in predicate
-    ]
+    subject = _subject_words(question)
     total = sum(len(t) for t in subject)
     shares: list[tuple[int, float]] = []
     start, previous = 0, 0.0
@@ -347,6 +344,18 @@ def _clause_subjects(question: Question, sentence: str) -> list[tuple[int, float
         shares.append((end, previous))
         start = end
     return shares
+
+
+@functools.lru_cache(maxsize=256)
+def _subject_words(question: Question) -> tuple[str, ...]:
+    """The question's terms that say which subject it asks about (once per question, not per sentence)."""
+    years = years_in(question.text)
+    predicate = predicate_words(question)
+    return tuple(
+        t
+        for t in question.terms
+        if len(t) > 1 and not t.isdigit() and t not in GENERIC_TERMS and t not in years and t not in predicate
+    )
 
 
 def _is_agent(sentence: str, start: int) -> bool:
