@@ -2,10 +2,9 @@
 
 A 1.5B model on a CPU writes fluent text that is too often about another subject, and every
 token of prompt costs about 13 ms here. So the model does not write the answer: it reads the
-extractive reader's best few candidates (a short prompt) and replies with a sentence number
-and words copied from that sentence, or with "none". What it copies is checked before anyone
-sees it: the words must stand in the chosen sentence, be of the asked kind, and the sentence
-must be about what was asked (the same bars the extractive answer clears). The model also
+extractive reader's best few candidates (a short prompt) and replies with the words of one of
+them that answer, or with "none". What it copies is checked before anyone sees it: the words
+must stand in a shown sentence, be of the asked kind, and that sentence must be about what was asked (the same bars the extractive answer clears). The model also
 translates English questions for search and condenses follow-ups.
 """
 
@@ -29,6 +28,7 @@ from .extractive import (
     subject_share_at,
     with_span,
 )
+from .figures import find_figures
 from .followup import needs_context, user_turns
 from .prompts import language_of, template
 
@@ -46,9 +46,11 @@ CONDENSE_MAX_TOKENS = 60
 # for the conversation's subject) is the model rambling, not a rewrite.
 REWRITE_GROWTH = 4
 SPEAKERS = {"zh": {"user": "用户", "assistant": "助手"}, "en": {"user": "User", "assistant": "Assistant"}}
-# "[n] words". A bare "[n]" is rejected: measured on the external sets, the model names a sentence
-# without words when it has not found the answer (its bare picks were mostly wrong).
-REPLY = re.compile(r"^\s*\[?(\d+)\]?\s*[:：.、]?\s*(.*?)\s*$", re.DOTALL)
+# The reply is the copied words alone. Asked for "[n] words" (until 61871fb), the model replied with a
+# bare "[n]" to 59 of the 210 readings auto sent it on the external sets, and often named the wrong
+# number; a sentence number it adds anyway is dropped, and the words decide the sentence.
+COPIED = re.compile(r"^\s*\[\d+\]\s*|^(?:Reply|答案|回答)\s*[:：]\s*", re.IGNORECASE)
+ENCLOSING = ("《》", "“”", "「」", "〈〉")
 NO_ANSWER = re.compile(r"^\W*(?:none|无|没有|无法回答|not found)\W*$", re.IGNORECASE)
 
 
@@ -71,22 +73,15 @@ def model_reading(reading: Reading, question: str, chat_model) -> tuple[Candidat
     checks = [f"model reply: {reply}"]
     if not reply or NO_ANSWER.match(reply):
         return None, [*checks, "the model found no answer"]
-    match = REPLY.match(reply)
-    if not match or not 1 <= int(match.group(1)) <= len(shown):
-        raise AssistantError(f"the model's reply {reply!r} names no shown sentence")
-    chosen = shown[int(match.group(1)) - 1]
-    span = match.group(2).strip().strip("“”\"'「」。.[]")
-    if not span:
-        raise AssistantError(f"the model named sentence [{match.group(1)}] but copied no words from it")
-    located = locate(span, chosen.sentence)
-    if located is None:
-        # A small model often names the wrong number: the words decide when one shown sentence holds them
-        # (and the clause check below still applies to it).
-        holders = [c for c in shown if locate(span, c.sentence) is not None]
-        if len(holders) != 1:
-            raise AssistantError(f"the model's words {span!r} do not stand in sentence [{match.group(1)}]")
-        chosen, located = holders[0], locate(span, holders[0].sentence)
-        checks.append(f"the words stand in sentence [{shown.index(chosen) + 1}], not [{match.group(1)}]")
+    words = COPIED.sub("", reply).strip().strip("“”\"'「」。.[]")
+    if not words:
+        raise AssistantError(f"the model's reply {reply!r} holds no words from the sentences")
+    # The words decide which sentence answers: the first shown (the reader's best) that holds them.
+    holders = [(c, located) for c in shown if (located := locate(words, c.sentence)) is not None]
+    if not holders:
+        raise AssistantError(f"the model's words {words!r} stand in no shown sentence")
+    chosen, located = holders[0]
+    located = completed(located, chosen.sentence)
     if not clause_shares_subject(located, chosen.sentence, reading):
         raise AssistantError(f"the clause of {located!r} names nothing the question asks about")
     if not clause_holds_predicate(located, chosen.sentence, reading):
@@ -94,8 +89,23 @@ def model_reading(reading: Reading, question: str, chat_model) -> tuple[Candidat
     if not fits_kind(located, reading.question.kind):
         raise AssistantError(f"the model's words {located!r} are not a {reading.question.kind} answer")
     if not about_the_question(chosen, reading):
-        raise AssistantError(f"sentence [{match.group(1)}] is not about what was asked")
+        raise AssistantError(f"the sentence holding {located!r} is not about what was asked")
     return with_span(chosen, located), [*checks, "the words stand in the chosen sentence", "subject checked"]
+
+
+def completed(span: str, sentence: str) -> str:
+    """The copied words with what the sentence writes around them as part of them: the unit of a
+    figure ("246" of "246个") and the marks enclosing a title or quotation ("熊猫家族" of "《熊猫家族》")."""
+    at = sentence.find(span)
+    end = at + len(span)
+    for figure in find_figures(sentence):
+        figure_end = figure.start + len(figure.text)
+        if figure.start <= at < figure_end and end < figure_end:
+            end = figure_end
+    for opening, closing in ENCLOSING:
+        if sentence[at - 1 : at] == opening and sentence[end : end + 1] == closing:
+            at, end = at - 1, end + 1
+    return sentence[at:end]
 
 
 def clause_shares_subject(span: str, sentence: str, reading: Reading) -> bool:
