@@ -490,6 +490,22 @@ def fits_kind(span: str, kind: str) -> bool:
     return True
 
 
+def gives_kind(span: str, question: Question) -> bool:
+    """The words the span adds to the question hold an answer of the asked kind: "成为中国影史首个
+    达到此票房成就的演员" echoes "…的演员" and names nobody, so it does not answer "谁是…的演员"."""
+    return fits_kind(new_words(span, question.text), question.kind)
+
+
+def new_words(span: str, question_text: str) -> str:
+    """The span less the character pairs it shares with the question (a space where they stood)."""
+    pairs = {question_text[i : i + 2] for i in range(len(question_text) - 1)}
+    shared = [False] * len(span)
+    for i in range(len(span) - 1):
+        if span[i : i + 2] in pairs:
+            shared[i] = shared[i + 1] = True
+    return " ".join("".join(ch if not s else " " for ch, s in zip(span, shared, strict=True)).split())
+
+
 def _best_clause(sentence: str, question: Question) -> str:
     """The clause sharing most of the question's terms (the whole sentence when it has one clause)."""
     clauses = [c for c in SPAN_END.split(sentence) if c.strip()]
@@ -524,7 +540,7 @@ def answers_question(reading: Reading) -> bool:
     best = reading.best
     if best is None or reading.question.asks_judgement or best.contradicted:
         return False
-    if not fits_kind(best.span, reading.question.kind):
+    if not gives_kind(best.span, reading.question):
         return False
     if reading.lexical and (best.coverage < MIN_COVERAGE or best.subject_coverage == 0):
         return False

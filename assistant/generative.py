@@ -23,7 +23,7 @@ from .extractive import (
     Candidate,
     Reading,
     clause_around,
-    fits_kind,
+    gives_kind,
     predicate_words,
     subject_share_at,
     with_span,
@@ -86,7 +86,7 @@ def model_reading(reading: Reading, question: str, chat_model) -> tuple[Candidat
         raise AssistantError(f"the clause of {located!r} names nothing the question asks about")
     if not clause_holds_predicate(located, chosen.sentence, reading):
         raise AssistantError(f"the clause of {located!r} is not the one that says what was asked")
-    if not fits_kind(located, reading.question.kind):
+    if not gives_kind(located, reading.question):
         raise AssistantError(f"the model's words {located!r} are not a {reading.question.kind} answer")
     if not about_the_question(chosen, reading):
         raise AssistantError(f"the sentence holding {located!r} is not about what was asked")

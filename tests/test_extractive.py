@@ -22,6 +22,7 @@ from assistant.extractive import (
     Reading,
     answers_question,
     asked_span,
+    gives_kind,
     is_confident,
     is_instruction,
     read,
@@ -172,6 +173,23 @@ def test_each_bar_an_answer_must_clear() -> None:
     assert not answers_question(_reading(contradicted=("2019",)))
     assert not answers_question(_reading(span="发明专利"))  # not of the asked kind: a count
     assert not answers_question(_reading("全市是否授权了发明专利？"))  # yes/no: no sentence states a judgement
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize(
+    ("question", "span", "gives"),
+    [
+        ("谁是首个获得该奖的演员？", "成为首个获得该奖的演员", False),  # echoes the question, names nobody
+        ("谁是首个获得该奖的演员？", "演员张明成为首个获得该奖的演员", True),
+        ("大桥什么时候通车？", "大桥虽然已经通车", False),
+        ("大桥什么时候通车？", "大桥于2019年5月通车", True),
+        ("会议在哪里举办？", "会议刚刚结束", False),
+        ("发明专利授权量是多少？", "发明专利授权量", False),
+    ],
+)
+def test_the_words_a_span_adds_to_the_question_must_be_of_the_asked_kind(question: str, span: str, gives: bool) -> None:
+    assert gives_kind(span, parse_question(question)) is gives
+    assert answers_question(_reading(question, span=span)) is gives
 
 
 @pytest.mark.fast
