@@ -10,7 +10,15 @@ from pathlib import Path
 
 from .config import Config
 from .errors import AssistantError, InputError
-from .extractive import answer_from, answers_question, is_confident, is_unsure, read, refuse
+from .extractive import (
+    UNCONFIRMED_REFUSED_BELOW,
+    answer_from,
+    answers_question,
+    is_confident,
+    is_unsure,
+    read,
+    refuse,
+)
 from .figures import numbers_in
 from .followup import condense_by_rules, keeps_subject, user_turns
 from .indexing import BuildReport, Progress, sync_index
@@ -308,8 +316,11 @@ def _read_passages(
 
     try:
         chosen, checks = model_reading(reading, question, chat_model)
-    except AssistantError as exc:  # the model's words failed a check: the extractive reading stands
+    except AssistantError as exc:  # the model's words failed a check: a sure enough extractive reading stands
         log.info("model reading rejected: %s", exc)
+        if sure and reading.best is not None and reading.best.score < UNCONFIRMED_REFUSED_BELOW:
+            refused = refuse(question, retrieval, reading.flagged)
+            return (*refused, [f"model reading rejected: {exc}", "an unconfirmed weak reading: refused"], "extractive")
         return (*extractive, [f"model reading rejected: {exc}", "answered extractively"], "extractive")
     except Exception as exc:  # a server that went away, a broken model
         log.warning("the language model failed, answering extractively: %s", exc)

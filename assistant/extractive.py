@@ -59,6 +59,9 @@ TIME_WORDS = re.compile(
 # ("甲方", "原告", "申请人", "会长").
 PERSON_WORD = re.compile(rf"[{HANZI}]某|[人者员长师家方告主手官士夫妻]$|[人者员长师家方告主手官士夫妻][，、和及与]")
 # Places are named, or end in a word for a place ("伍德沃德大道9844号", "新界西北部").
+NUMBER = re.compile(r"\d+(?:\.\d+)?")
+# A question asking for a rate, a share or a change, which a percentage answers.
+RATE_ASKED = re.compile(r"率|增|降|减|涨|跌|比|百分|占|幅|份额")
 PLACE_END = re.compile(r"[省市县区州镇乡村国岛洲山河湖海江路街道号港湾城府郡部面边侧内外]")
 # A passage that tells its reader what to answer is an instruction, not a fact (issue: prompt injection).
 INSTRUCTION = re.compile(
@@ -93,6 +96,10 @@ CONFIDENT_SCORE = 1.05
 # `07e0c25` + the kind and doer rules): 1.05 → 1.15 took RGB 35 → 37 right (CW 31 → 28), CMRC 52 → 53,
 # CJRC 31 → 34; 1.25 gained nothing more and put the bundled report's p50 at 1.5 s.
 ASK_MODEL_BELOW = 1.15
+# Below this, a reading the model could not confirm (its words failed a check) is refused, not
+# answered. Measured on the external sets (`8225d09`, every answering reading sent to the model): of
+# the extractive answers below 1.0, 6 in 26 were right; of those the model did not confirm, 2 in 11.
+UNCONFIRMED_REFUSED_BELOW = 1.0
 
 
 @dataclass(frozen=True)
@@ -492,17 +499,27 @@ def fits_kind(span: str, kind: str) -> bool:
 
 def gives_kind(span: str, question: Question) -> bool:
     """The words the span adds to the question hold an answer of the asked kind: "成为中国影史首个
-    达到此票房成就的演员" echoes "…的演员" and names nobody, so it does not answer "谁是…的演员"."""
-    return fits_kind(new_words(span, question.text), question.kind)
+    达到此票房成就的演员" echoes "…的演员" and names nobody, so it does not answer "谁是…的演员"; and a
+    percentage answers only a question about a rate or a change ("报名人数" is not "增长率达到8.22%")."""
+    added = new_words(span, question.text)
+    if question.kind == "number" and not RATE_ASKED.search(question.text):
+        figures = [f for f in find_figures(added) if not f.is_year]
+        if figures and all(f.text.endswith("%") for f in figures):
+            return False
+    return fits_kind(added, question.kind)
 
 
 def new_words(span: str, question_text: str) -> str:
-    """The span less the character pairs it shares with the question (a space where they stood)."""
+    """The span less the words it shares with the question (a space where they stood): character
+    pairs, and numbers whole ("2022" is shared, the "22" of "8.22%" is not)."""
     pairs = {question_text[i : i + 2] for i in range(len(question_text) - 1)}
+    numbers = set(NUMBER.findall(question_text))
     shared = [False] * len(span)
     for i in range(len(span) - 1):
-        if span[i : i + 2] in pairs:
+        if span[i : i + 2] in pairs and not span[i : i + 2].isdigit():
             shared[i] = shared[i + 1] = True
+    for match in NUMBER.finditer(span):
+        shared[match.start() : match.end()] = [match.group() in numbers] * len(match.group())
     return " ".join("".join(ch if not s else " " for ch, s in zip(span, shared, strict=True)).split())
 
 

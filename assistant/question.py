@@ -30,7 +30,7 @@ YES_NO = re.compile(r"是否|是不是|有没有|有无|能否|可否|吗[？?]?
 ANSWER_NOUN = {
     "time": re.compile(r"(?:时间|日期|年份|时候)$"),
     "place": re.compile(r"(?:地点|地址|位置|所在地)$"),
-    "number": re.compile(r"(?:数量|人数|金额|总额|比例|比重|增速|增幅|总量|规模)$"),
+    "number": re.compile(r"(?:数量|人数|人次|次数|总数|个数|件数|金额|总额|比例|比重|增速|增幅|总量|规模)$"),
 }
 # The noun a determiner question word governs names the kind of answer ("什么时期", "哪个国家").
 HEAD_NOUN_KIND = {

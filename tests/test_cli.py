@@ -270,5 +270,8 @@ def test_a_model_that_answers_a_wrong_figure_is_never_shown(corpus_index: Config
         asked = ["ask", "专利授权量是多少？", "--json", "--mode", "llm"]
         refused = json.loads(run_cli(*asked, config=corpus_index, env=env).stdout)
         assert any(c.startswith("model reading rejected") for c in refused["checks"]), refused["checks"]
+        # A weak reading (its subject two clauses before the figure) that the model did not confirm is refused.
+        weak = json.loads(run_cli("ask", "2007年专利申请总量达到多少？", "--json", config=corpus_index, env=env).stdout)
+        assert not weak["found"] and "an unconfirmed weak reading: refused" in weak["checks"], weak["checks"]
     finally:
         server.shutdown()
