@@ -282,6 +282,7 @@ def _read_passages(
     auto reads extractively, and asks the model only when the reading answers below
     ASK_MODEL_BELOW: on the external sets (docs/benchmarks.md) the 1.5B model's picks were wrong more often
     than a confident extractive reading, and better than an unsure one; most questions need no model.
+    A reading below UNCONFIRMED_REFUSED_BELOW whose model check fails is refused rather than answered.
     """
     if retrieval.unmatched_anchors or not retrieval.passages:
         reason = f"no document names {', '.join(retrieval.unmatched_anchors)}" if retrieval.passages else "no passages"

@@ -46,8 +46,8 @@ CONDENSE_MAX_TOKENS = 60
 # for the conversation's subject) is the model rambling, not a rewrite.
 REWRITE_GROWTH = 4
 SPEAKERS = {"zh": {"user": "用户", "assistant": "助手"}, "en": {"user": "User", "assistant": "Assistant"}}
-# The reply is the copied words alone. Asked for "[n] words" (until 61871fb), the model replied with a
-# bare "[n]" to 59 of the 210 readings auto sent it on the external sets, and often named the wrong
+# The reply is the copied words alone. Asked for "[n] words" (until `ed18e51`), the model replied with
+# a bare "[n]" to 59 of 249 readings of the external sets' Chinese questions, and often named the wrong
 # number; a sentence number it adds anyway is dropped, and the words decide the sentence.
 COPIED = re.compile(r"^\s*\[\d+\]\s*|^(?:Reply|答案|回答)\s*[:：]\s*", re.IGNORECASE)
 ENCLOSING = ("《》", "“”", "「」", "〈〉")
