@@ -23,7 +23,7 @@ import re
 from dataclasses import dataclass, replace
 
 from .chunk import split_clauses, split_sentences
-from .figures import Figure, english_figure, find_figures
+from .figures import NUMBER_IN_DIGITS, Figure, english_figure, find_figures
 from .hanzi import HANZI
 from .keyword import names_in, segment, tokenize
 from .prompts import language_of, template
@@ -58,10 +58,9 @@ TIME_WORDS = re.compile(
 # People are named, hidden by a judgment ("张某某"), or called by a word for a party or a role
 # ("甲方", "原告", "申请人", "会长").
 PERSON_WORD = re.compile(rf"[{HANZI}]某|[人者员长师家方告主手官士夫妻]$|[人者员长师家方告主手官士夫妻][，、和及与]")
-# Places are named, or end in a word for a place ("伍德沃德大道9844号", "新界西北部").
-NUMBER = re.compile(r"\d+(?:\.\d+)?")
 # A question asking for a rate, a share or a change, which a percentage answers.
 RATE_ASKED = re.compile(r"率|增|降|减|涨|跌|比|百分|占|幅|份额")
+# Places are named, or end in a word for a place ("伍德沃德大道9844号", "新界西北部").
 PLACE_END = re.compile(r"[省市县区州镇乡村国岛洲山河湖海江路街道号港湾城府郡部面边侧内外]")
 # A passage that tells its reader what to answer is an instruction, not a fact (issue: prompt injection).
 INSTRUCTION = re.compile(
@@ -498,9 +497,9 @@ def fits_kind(span: str, kind: str) -> bool:
 
 
 def gives_kind(span: str, question: Question) -> bool:
-    """The words the span adds to the question hold an answer of the asked kind: "成为中国影史首个
-    达到此票房成就的演员" echoes "…的演员" and names nobody, so it does not answer "谁是…的演员"; and a
-    percentage answers only a question about a rate or a change ("报名人数" is not "增长率达到8.22%")."""
+    """The words the span adds to the question hold an answer of the asked kind: "成为首个获得该奖的
+    演员" echoes "…的演员" and names nobody, so it does not answer "谁是首个获得该奖的演员"; and a
+    percentage answers only a question about a rate or a change ("招生人数" is not "增长率达到8.2%")."""
     added = new_words(span, question.text)
     if question.kind == "number" and not RATE_ASKED.search(question.text):
         figures = [f for f in find_figures(added) if not f.is_year]
@@ -511,14 +510,14 @@ def gives_kind(span: str, question: Question) -> bool:
 
 def new_words(span: str, question_text: str) -> str:
     """The span less the words it shares with the question (a space where they stood): character
-    pairs, and numbers whole ("2022" is shared, the "22" of "8.22%" is not)."""
+    pairs, and numbers whole ("2020" is shared, the "20" of "8.20%" is not)."""
     pairs = {question_text[i : i + 2] for i in range(len(question_text) - 1)}
-    numbers = set(NUMBER.findall(question_text))
+    numbers = set(NUMBER_IN_DIGITS.findall(question_text))
     shared = [False] * len(span)
     for i in range(len(span) - 1):
         if span[i : i + 2] in pairs and not span[i : i + 2].isdigit():
             shared[i] = shared[i + 1] = True
-    for match in NUMBER.finditer(span):
+    for match in NUMBER_IN_DIGITS.finditer(span):
         shared[match.start() : match.end()] = [match.group() in numbers] * len(match.group())
     return " ".join("".join(ch if not s else " " for ch, s in zip(span, shared, strict=True)).split())
 

@@ -42,6 +42,8 @@ UNIT_EN = {
     "岁": "years old",
 }
 PREFIX_EN = {"近": "nearly ", "约": "about ", "大约": "about ", "将近": "nearly ", "逾": "over ", "超过": "over "}
+# A number written in digits.
+NUMBER_IN_DIGITS = re.compile(r"\d+(?:\.\d+)?")
 _YEAR_SUFFIX = re.compile(r"(?:年|年度)")
 
 
@@ -118,4 +120,4 @@ def normalise_numbers(text: str) -> str:
 
 def numbers_in(text: str) -> list[str]:
     """Every number written in digits, normalised ("12,057" -> "12057")."""
-    return re.findall(r"\d+(?:\.\d+)?", normalise_numbers(text))
+    return NUMBER_IN_DIGITS.findall(normalise_numbers(text))

@@ -4,8 +4,9 @@ A 1.5B model on a CPU writes fluent text that is too often about another subject
 token of prompt costs about 13 ms here. So the model does not write the answer: it reads the
 extractive reader's best few candidates (a short prompt) and replies with the words of one of
 them that answer, or with "none". What it copies is checked before anyone sees it: the words
-must stand in a shown sentence, be of the asked kind, and that sentence must be about what was asked (the same bars the extractive answer clears). The model also
-translates English questions for search and condenses follow-ups.
+must stand in a shown sentence and be of the asked kind, and that sentence must be about what
+was asked (the same bars the extractive answer clears). The model also translates English
+questions for search and condenses follow-ups.
 """
 
 from __future__ import annotations
@@ -77,11 +78,10 @@ def model_reading(reading: Reading, question: str, chat_model) -> tuple[Candidat
     if not words:
         raise AssistantError(f"the model's reply {reply!r} holds no words from the sentences")
     # The words decide which sentence answers: the first shown (the reader's best) that holds them.
-    holders = [(c, located) for c in shown if (located := locate(words, c.sentence)) is not None]
-    if not holders:
+    holder = next(((c, at) for c in shown if (at := locate(words, c.sentence)) is not None), None)
+    if holder is None:
         raise AssistantError(f"the model's words {words!r} stand in no shown sentence")
-    chosen, located = holders[0]
-    located = completed(located, chosen.sentence)
+    chosen, located = holder[0], completed(holder[1], holder[0].sentence)
     if not clause_shares_subject(located, chosen.sentence, reading):
         raise AssistantError(f"the clause of {located!r} names nothing the question asks about")
     if not clause_holds_predicate(located, chosen.sentence, reading):
