@@ -39,7 +39,7 @@ HEAD_NOUN_KIND = {
     **dict.fromkeys("人 人物 人士".split(), "person"),
 }
 ENGLISH_KIND = re.compile(
-    r"^\s*(?:(?P<time>when|what year|which year|what date)|(?P<place>where)|(?P<number>how (?:many|much|long|far|old|large|big))"
+    r"\b(?:(?P<time>when|what (?:year|decade|century|date)|which (?:year|decade|century))|(?P<place>where)|(?P<number>how (?:many|much|long|far|old|large|big))"
     r"|(?P<reason>why)|(?P<manner>how)|(?P<person>who|whom)|(?P<entity>what|which))\b",
     re.IGNORECASE,
 )
@@ -71,7 +71,7 @@ def parse_question(text: str) -> Question:
     stripped = text.strip().rstrip(QUESTION_END)
     terms = tuple(dict.fromkeys(t for t in tokenize(stripped) if t.strip()))
     if not HANZI_CHAR.search(stripped):
-        match = ENGLISH_KIND.match(stripped)
+        match = ENGLISH_KIND.search(stripped)  # "In what year…", "…evolved into how many layers"
         kind = next((k for k, v in match.groupdict().items() if v), "") if match else ""
         if not kind and ENGLISH_YES_NO.match(stripped):
             kind = "yesno"

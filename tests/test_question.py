@@ -30,6 +30,8 @@ pytestmark = pytest.mark.fast  # rules alone: the quick tier
         ("How many workers does the factory employ?", "number"),
         ("Who designed the bridge?", "person"),
         ("Did the factory make a profit?", "yesno"),
+        ("In what year was the bridge opened?", "time"),
+        ("The plant first made cars but later made how many kinds of trucks?", "number"),
     ],
 )
 def test_kind_of_answer(question: str, kind: str) -> None:
