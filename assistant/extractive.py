@@ -82,8 +82,14 @@ WRONG_SIDE = 0.3
 # A run must be next to question words to be the slot (a neighbour at distance 2 scores 0.5)
 # and be of the asked kind (0.5).
 MIN_RUN_SCORE = 0.9
-# Words that introduce the doer of a clause ("由X主持", "被X收回"), who comes before the verb.
-AGENT_MARKERS = ("由", "被")
+# Words that introduce the doer of a clause ("由X主持", "被X收回"), who comes before the verb; not
+# the 由 and 被 inside other words ("由于", "理由", "被告", "被害人", "被申请人").
+AGENT_MARKER = re.compile(r"(?<![理自缘事经来])由(?![于此来衷])|被(?![告害子褥申上诉执])")
+# What a marker adds to a run it introduces: a doer (0.3) still competes with the runs between question
+# words; a cause is what a 为什么 question asks for, wherever it stands (1.0).
+INTRODUCED_BONUS = {False: 0.3, True: 1.0}
+# Words that introduce a cause or a purpose ("由于X，…", "…，意图X"), which a 为什么 question asks for.
+CAUSE_MARKER = re.compile(r"因为|由于|因(?![此而])|为了|鉴于|意图|旨在|以便|以免")
 # A run in a clause naming the question's whole subject gains this much over one naming none.
 WEIGHT_CLAUSE_SUBJECT = 0.6
 MIN_COVERAGE = 0.45
@@ -288,17 +294,29 @@ def asked_span(question: Question, sentence: str) -> tuple[str, float]:
     distance = _shared_runs(question, sentence)
     clauses = _clause_subjects(question, sentence)
     best: tuple[float, float, int, int] | None = None
-    for start, end in _agent_runs(sentence, _unshared_runs(sentence, distance)):
+    marker = CAUSE_MARKER if question.kind == "reason" else AGENT_MARKER
+    copula = question.left.endswith("是") and not question.right.strip(SLOT_EDGE)
+    for start, end in _introduced_runs(sentence, _unshared_runs(sentence, distance), marker):
         span = _strip_edges(sentence[start:end])
         if not span:
             continue
         before, after = _neighbour(distance, sentence, start - 1, -1), _neighbour(distance, sentence, end, 1)
-        agent = bool(after) and _is_agent(sentence, start)
-        if agent:
+        introduced = _is_introduced(sentence, start, marker)
+        if introduced and question.kind == "reason":
+            # "由于X，比赛推迟" and "比赛推迟，意图X": the marker binds the cause to the question's words
+            # on either side.
+            before, after = before or after, after or before
+        elif after and (introduced or (copula and "是" in sentence[max(start, end - 2) : end + 1])):
             # "由X主持" says "X is the one who 主持": the question's words follow the answer here, and
-            # the construction binds the doer to them as a slot between question words does.
+            # the construction binds the doer to them as a slot between question words does. So does
+            # 是 both ways: "X是A的基础" answers "A的基础是什么".
             after = ("right", after[1])
-        score = _closeness(before, "left") + _closeness(after, "right") + 0.3 * agent
+        introduced = introduced and bool(before or after)
+        score = (
+            _closeness(before, "left")
+            + _closeness(after, "right")
+            + INTRODUCED_BONUS[marker is CAUSE_MARKER] * introduced
+        )
         score += 0.3 * bool(before and after and before[0] in ("left", "both") and after[0] in ("right", "both"))
         score += 0.5 * fits_kind(span, question.kind) + 0.5 * bool(_head_noun(question, sentence, end))
         score -= 0.02 * max(0, len(span) - 20)
@@ -364,18 +382,19 @@ def _subject_words(question: Question) -> tuple[str, ...]:
     )
 
 
-def _is_agent(sentence: str, start: int) -> bool:
-    """The run is introduced as the doer of a passive or 由 clause ("由霍震霆担任会长", "被甲方收回")."""
-    return sentence[start : start + 1] in AGENT_MARKERS or sentence[max(0, start - 1) : start] in AGENT_MARKERS
+def _is_introduced(sentence: str, start: int, marker: re.Pattern[str]) -> bool:
+    """The run starts with, or follows, a word that says what it is: the doer of a passive or 由
+    clause ("由霍震霆担任会长", "被甲方收回"), or a cause ("由于天气原因")."""
+    return any(m.start() <= start <= m.end() for m in marker.finditer(sentence, max(0, start - 2), start + 2))
 
 
-def _agent_runs(sentence: str, runs: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """The runs, and within a run the doer after its last 由 or 被 ("节目由X主持": X)."""
+def _introduced_runs(sentence: str, runs: list[tuple[int, int]], marker: re.Pattern[str]) -> list[tuple[int, int]]:
+    """The runs, and within a run what follows its last marker ("节目由X主持": X; "，意图X": X)."""
     found = list(runs)
     for start, end in runs:
-        at = max(sentence.rfind(marker, start, end) for marker in AGENT_MARKERS)
-        if at > start:
-            found.append((at + 1, end))
+        at = max((m.end() for m in marker.finditer(sentence, start, end)), default=-1)
+        if start < at < end:
+            found.append((at, end))
     return found
 
 
@@ -541,7 +560,9 @@ def _strip_edges(span: str) -> str:
     previous = None
     while span != previous:
         previous = span
-        span = span.strip().strip(SLOT_EDGE + "。；;")
+        span = span.strip().rstrip(SLOT_EDGE + "。；;")
+        while span and span[0] in SLOT_EDGE + "。；;" and (span[0] not in "由被" or AGENT_MARKER.match(span)):
+            span = span[1:]  # a joining word, not the start of "被告" or "由于"
         span = re.sub(r"^[（(]\s*[)）]|[（(]\s*[)）]$", "", span)
         for opening, closing in ("（）", "()", "《》", "“”", "「」"):
             if span.startswith(closing) or (span.startswith(opening) and closing not in span):

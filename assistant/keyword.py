@@ -49,13 +49,20 @@ def tokenize(text: str) -> list[str]:
 NAME_TAGS = ("nr", "ns", "nt", "nz", "eng")
 
 
+# Judgments hide people's names behind their surname and 某 ("赵某某", "夏1某", "黄某甲"), which jieba
+# does not know as names.
+HIDDEN_NAME = re.compile(rf"(?!某)[{HANZI}]\d*某+(?:\d+|[甲乙丙丁](?![{HANZI}]))?")
+
+
 @functools.lru_cache(maxsize=8192)
 def names_in(text: str) -> tuple[str, ...]:
-    """The words jieba tags as proper names."""
+    """The words jieba tags as proper names, and the hidden names of judgments."""
     import jieba.posseg
 
     _jieba()
-    return tuple(pair.word for pair in jieba.posseg.cut(text) if pair.flag.startswith(NAME_TAGS))
+    hidden = HIDDEN_NAME.findall(text)
+    tagged = (pair.word for pair in jieba.posseg.cut(text) if pair.flag.startswith(NAME_TAGS))
+    return tuple(dict.fromkeys([*hidden, *(w for w in tagged if not any(w in h for h in hidden))]))
 
 
 def segment(text: str) -> list[str]:

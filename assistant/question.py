@@ -29,8 +29,10 @@ YES_NO = re.compile(r"是否|是不是|有没有|有无|能否|可否|吗[？?]?
 # Words that name the kind of answer when no question word does ("ChatGPT的发布时间").
 ANSWER_NOUN = {
     "time": re.compile(r"(?:时间|日期|年份|时候)$"),
-    "place": re.compile(r"(?:地点|地址|位置|所在地)$"),
-    "number": re.compile(r"(?:数量|人数|人次|次数|总数|个数|件数|金额|总额|比例|比重|增速|增幅|总量|规模)$"),
+    # A noun ending in 地 or 国 names a place ("所在地", "目的地", "东道国").
+    "place": re.compile(r"(?:[地国]|地点|地址|位置|首都|国籍)$"),
+    # A noun ending in 数, 量, 率 or 额 names a count, an amount, a rate ("病例数", "出口量", "失业率").
+    "number": re.compile(r"(?:[数量率额]|人次|比例|比重|增速|增幅|规模|价格|收入|产值)$"),
 }
 # The noun a determiner question word governs names the kind of answer ("什么时期", "哪个国家").
 HEAD_NOUN_KIND = {
@@ -39,7 +41,7 @@ HEAD_NOUN_KIND = {
     **dict.fromkeys("人 人物 人士".split(), "person"),
 }
 ENGLISH_KIND = re.compile(
-    r"^\s*(?:(?P<time>when|what year|which year|what date)|(?P<place>where)|(?P<number>how (?:many|much|long|far|old|large|big))"
+    r"\b(?:(?P<time>when|what (?:year|decade|century|date)|which (?:year|decade|century))|(?P<place>where)|(?P<number>how (?:many|much|long|far|old|large|big))"
     r"|(?P<reason>why)|(?P<manner>how)|(?P<person>who|whom)|(?P<entity>what|which))\b",
     re.IGNORECASE,
 )
@@ -71,7 +73,7 @@ def parse_question(text: str) -> Question:
     stripped = text.strip().rstrip(QUESTION_END)
     terms = tuple(dict.fromkeys(t for t in tokenize(stripped) if t.strip()))
     if not HANZI_CHAR.search(stripped):
-        match = ENGLISH_KIND.match(stripped)
+        match = ENGLISH_KIND.search(stripped)  # "In what year…", "…evolved into how many layers"
         kind = next((k for k, v in match.groupdict().items() if v), "") if match else ""
         if not kind and ENGLISH_YES_NO.match(stripped):
             kind = "yesno"

@@ -55,6 +55,29 @@ def test_the_asked_span_is_where_the_question_word_stands(
 
 
 @pytest.mark.fast
+def test_the_by_of_a_word_is_not_read_as_a_doer() -> None:
+    """被 and 由 inside "被告" or "由于" neither introduce a doer nor are cut off the span."""
+    span, _ = asked_span(
+        parse_question("被告人王某的职务是什么？"), "期间，被告人王某利用其担任项目经理职务的便利收受财物。"
+    )
+    assert not span.startswith("告")
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize(
+    ("question", "sentence", "wanted"),
+    [
+        ("比赛为什么推迟？", "由于天气原因，比赛推迟。", "天气原因"),
+        ("他为何关闭了阀门？", "随后，他把厨房的阀门关闭，以免管道结冰。", "以免管道结冰"),
+        ("该市经济的支柱是什么？", "“汽车制造”是该市经济的支柱，但服务业增长更快。", "汽车制造"),
+    ],
+)
+def test_a_cause_and_the_other_side_of_is_are_the_asked_span(question: str, sentence: str, wanted: str) -> None:
+    span, alignment = asked_span(parse_question(question), sentence)
+    assert wanted in span and alignment > 0
+
+
+@pytest.mark.fast
 def test_long_sentences_are_read_in_clauses() -> None:
     text = "，".join(f"第{i}项工作按计划完成" for i in range(30)) + "。短句。"
     units = reading_units(text)

@@ -15,7 +15,7 @@ from assistant.api import _embedder
 from assistant.errors import AssistantError
 from assistant.extractive import read
 from assistant.figures import numbers_in
-from assistant.generative import completed, locate, model_reading
+from assistant.generative import completed, locate, model_reading, translate_for_search
 from assistant.question import parse_question
 from assistant.retrieve import Passage
 
@@ -162,3 +162,17 @@ def test_locate_ignores_width_spaces_and_digit_commas() -> None:
     assert locate("12057 件", "专利申请量达12,057件。") == "12,057件"
     assert locate("１２０５７件", "专利申请量达12,057件。") == "12,057件"
     assert locate("13000件", "专利申请量达12,057件。") is None
+
+
+@pytest.mark.parametrize(
+    ("reply", "reason"),
+    [
+        ("这座桥是2001年由谁设计的？", "adds figures"),
+        ("这座桥由一家公司设计。", "not a question of the asked kind"),
+        ("Who designed it", "no usable translation"),
+    ],
+)
+def test_a_translation_that_changes_the_question_is_rejected(reply: str, reason: str) -> None:
+    with pytest.raises(AssistantError, match=reason):
+        translate_for_search("Who designed the bridge?", _model(reply))
+    assert translate_for_search("Who designed the bridge?", _model("这座桥是谁设计的？")) == "这座桥是谁设计的？"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.keyword import KeywordIndex, tokenize
+from assistant.keyword import KeywordIndex, names_in, tokenize
 
 pytestmark = pytest.mark.fast  # rules alone: the quick tier
 
@@ -77,3 +77,9 @@ def test_empty_index_answers_nothing(tmp_path: Path) -> None:
     index = KeywordIndex.build([], [])
     index.save(tmp_path / "kw")
     assert KeywordIndex.load(tmp_path / "kw").search("专利", 5) == []
+
+
+def test_hidden_names_of_judgments_are_names() -> None:
+    assert names_in("被告人赵某某担任的职务是什么？") == ("赵某某",)
+    assert "夏1某" in names_in("被告人夏1某为何离开？")
+    assert "某某" not in " ".join(names_in("某某公司的地址"))

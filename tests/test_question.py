@@ -23,6 +23,9 @@ pytestmark = pytest.mark.fast  # rules alone: the quick tier
         ("该厂的主要产品是什么？", "entity"),
         ("新产品的发布时间", "time"),
         ("该景区去年接待游客人次", "number"),
+        ("该市去年的失业率", "number"),
+        ("该厂的年产量？", "number"),
+        ("下届博览会的举办地", "place"),
         ("这种动物出现于什么时期？", "time"),
         ("该厂的产品出口到哪个国家？", "place"),
         ("该厂获得了哪个国家级称号？", "entity"),
@@ -30,6 +33,8 @@ pytestmark = pytest.mark.fast  # rules alone: the quick tier
         ("How many workers does the factory employ?", "number"),
         ("Who designed the bridge?", "person"),
         ("Did the factory make a profit?", "yesno"),
+        ("In what year was the bridge opened?", "time"),
+        ("The plant first made cars but later made how many kinds of trucks?", "number"),
     ],
 )
 def test_kind_of_answer(question: str, kind: str) -> None:
