@@ -7,7 +7,7 @@ Every sentence of the top passages is a candidate. A candidate is judged by
   (``question.py``), which is what makes the span the asked one and not a neighbour;
 - *similarity*: multilingual-e5 between question and sentence, which also carries English
   questions to Chinese text;
-- *anchors*: a year the question names that the sentence's own context contradicts (it names
+- *anchors*: a year (or month) the question names that the sentence's own context contradicts (it names
   other years and not this one) rules the sentence out; one it does not name at all costs a little;
   a name the question asks about that the sentence's document never mentions rules it out.
 
@@ -29,7 +29,7 @@ from .keyword import names_in, segment, tokenize
 from .prompts import language_of, template
 from .question import SLOT_EDGE, Question
 from .results import to_sources
-from .retrieve import Passage, Retrieval, place_names, years_in
+from .retrieve import Passage, Retrieval, months_in, place_names, years_in
 
 # Words that frame a question but say nothing about its subject.
 GENERIC_TERMS = frozenset(
@@ -212,6 +212,7 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
     terms = question_terms(question_text)
     weights = term_weights(terms, [s for _, s in sentences])
     years = years_in(question_text)
+    months = months_in(question_text)
     places = place_names(question_text) if lexical else []
     # The subject: what the question asks about, less the years, places and title words that
     # only say which document (a figure from the right report about another thing is wrong).
@@ -247,6 +248,7 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
         whole = documents[passages[index].doc]
         contradicted = (
             tuple(y for y in years if y not in context and years_in(context))
+            + tuple(m for m in months if m not in context and months_in(context))
             + tuple(p for p in places if p not in context and p[:-1] not in context)
             + tuple(n for n in names if n.lower() not in whole)
         )
