@@ -13,11 +13,13 @@ import pytest
 from assistant import Config
 from assistant.api import _embedder
 from assistant.extractive import (
+    ASK_MODEL_BELOW,
     CLAUSE_ANSWER_CHARS,
     CONFIDENT_SCORE,
     MIN_ALIGNMENT,
     MIN_COVERAGE,
     MIN_SIMILARITY,
+    WEAK_ALIGNMENT,
     Candidate,
     Reading,
     answers_question,
@@ -25,6 +27,7 @@ from assistant.extractive import (
     gives_kind,
     is_confident,
     is_instruction,
+    is_unsure,
     read,
     reading_units,
 )
@@ -203,6 +206,14 @@ def test_each_bar_an_answer_must_clear() -> None:
     assert not answers_question(_reading(contradicted=("2019",)))
     assert not answers_question(_reading(span="发明专利"))  # not of the asked kind: a count
     assert not answers_question(_reading("全市是否授权了发明专利？"))  # yes/no: no sentence states a judgement
+
+
+@pytest.mark.fast
+def test_auto_has_the_model_check_a_low_score_or_a_loosely_aligned_span() -> None:
+    assert not is_unsure(_reading(score=ASK_MODEL_BELOW))
+    assert is_unsure(_reading(score=ASK_MODEL_BELOW - 0.01))
+    assert is_unsure(_reading(score=ASK_MODEL_BELOW, alignment=WEAK_ALIGNMENT - 0.01))
+    assert not is_unsure(_reading(score=ASK_MODEL_BELOW, alignment=WEAK_ALIGNMENT - 0.01, lexical=False))
 
 
 @pytest.mark.fast
