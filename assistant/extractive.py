@@ -8,8 +8,10 @@ Every sentence of the top passages is a candidate. A candidate is judged by
 - *similarity*: multilingual-e5 between question and sentence, which also carries English
   questions to Chinese text;
 - *anchors*: a year (or month) the question names that the sentence's own context contradicts (it names
-  other years and not this one) rules the sentence out; one it does not name at all costs a little;
-  a name the question asks about that the sentence's document never mentions rules it out.
+  other years and not this one) rules the sentence out; one it does not name at all costs a little.
+  A place is weighed by the sentence's document: naming other places of its rank and never this one
+  rules it out (another city's report), naming none costs a little ("我市"). A name the question asks
+  about that the sentence's document never mentions rules it out.
 
 The answer is the span and the sentence it stands in, cited; when no candidate is good enough,
 the answer is "not found".
@@ -60,6 +62,8 @@ TIME_WORDS = re.compile(
 PERSON_WORD = re.compile(rf"[{HANZI}]某|[人者员长师家方告主手官士夫妻]$|[人者员长师家方告主手官士夫妻][，、和及与]")
 # A question asking for a rate, a share or a change, which a percentage answers.
 RATE_ASKED = re.compile(r"率|增|降|减|涨|跌|比|百分|占|幅|份额")
+# Words that say a quantity changed ("增长", "下降", "提高", "翻番").
+CHANGE_WORD = re.compile(r"[增降减涨跌升翻]|提高|回落")
 # Places are named, or end in a word for a place ("伍德沃德大道9844号", "新界西北部").
 PLACE_END = re.compile(r"[省市县区州镇乡村国岛洲山河湖海江路街道号港湾城府郡部面边侧内外]")
 # A passage that tells its reader what to answer is an instruction, not a fact (issue: prompt injection).
@@ -75,7 +79,7 @@ INSTRUCTION = re.compile(
 WEIGHT_COVERAGE = 0.5
 WEIGHT_ALIGNMENT = 0.3
 WEIGHT_SIMILARITY = 0.6
-UNNAMED_YEAR_PENALTY = 0.1
+UNNAMED_ANCHOR_PENALTY = 0.1
 # A run next to question words the sentence has in another order than the question ("由Y担任会长"
 # for "会长是谁") is weaker evidence of the slot than one in the question's order.
 WRONG_SIDE = 0.3
@@ -254,10 +258,12 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
         contradicted = (
             tuple(y for y in years if y not in context and years_in(context))
             + tuple(m for m in months if m not in context and months_in(context))
-            + tuple(p for p in places if p not in context and p[:-1] not in context)
+            + tuple(p for p in places if _names_other_place(whole, p))
             + tuple(n for n in names if n.lower() not in whole)
         )
-        unnamed = tuple(y for y in years if y not in context and not years_in(context))
+        unnamed = tuple(y for y in years if y not in context and not years_in(context)) + tuple(
+            p for p in places if p[:-1] not in whole and not _names_other_place(whole, p)
+        )
         figures = tuple(f for f in find_figures(span) if not f.is_year) if question.kind == "number" else ()
         about = {t: w for t, w in subject.items() if t not in title_words}
         subject_coverage = coverage_of(sentence, about) if about else 1.0
@@ -265,7 +271,7 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
             (WEIGHT_COVERAGE * coverage if lexical else 0.0)
             + WEIGHT_ALIGNMENT * alignment
             + WEIGHT_SIMILARITY * similarity
-            - UNNAMED_YEAR_PENALTY * len(unnamed)
+            - UNNAMED_ANCHOR_PENALTY * len(unnamed)
             - (0.0 if fits_kind(span, question.kind) else 0.2)
         )
         candidates.append(
@@ -284,6 +290,19 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
         )
     candidates.sort(key=lambda c: (not c.contradicted, c.score), reverse=True)
     return Reading(question, lang, lexical, candidates, flagged)
+
+
+def _names_other_place(document: str, place: str) -> bool:
+    """The document names places of the asked place's rank ("金华市" for "铜仁市") and never the asked
+    one: a report about another city. One that names none may still be the asked city's ("我市")."""
+    if place[:-1] in document:
+        return False
+    return any(other != place for other in _places_named(document) if other.endswith(place[-1]))
+
+
+@functools.lru_cache(maxsize=64)
+def _places_named(document: str) -> tuple[str, ...]:
+    return tuple(place_names(document))  # once per document, not per sentence
 
 
 def asked_span(question: Question, sentence: str) -> tuple[str, float]:
@@ -534,6 +553,16 @@ def gives_kind(span: str, question: Question) -> bool:
     return fits_kind(added, question.kind)
 
 
+def _clause_of(candidate: Candidate) -> str:
+    at = candidate.sentence.find(candidate.span)
+    return candidate.sentence if at < 0 else clause_around(candidate.sentence, at, at + len(candidate.span))
+
+
+def asks_change(question: Question) -> bool:
+    """A figure question whose predicate is a change ("增长了多少", "下降了几个百分点")."""
+    return question.kind == "number" and any(CHANGE_WORD.search(w) for w in predicate_words(question))
+
+
 def new_words(span: str, question_text: str) -> str:
     """The span less the words it shares with the question (a space where they stood): character
     pairs, and numbers whole ("2020" is shared, the "20" of "8.20%" is not)."""
@@ -586,6 +615,8 @@ def answers_question(reading: Reading) -> bool:
         return False
     if not gives_kind(best.span, reading.question):
         return False
+    if asks_change(reading.question) and not CHANGE_WORD.search(best.span + _clause_of(best)):
+        return False  # "收入增长了多少" is not answered by the income alone
     if reading.lexical and (best.coverage < MIN_COVERAGE or best.subject_coverage == 0):
         return False
     has_slot = bool(reading.question.left or reading.question.right)

@@ -116,6 +116,21 @@ def test_a_year_the_passage_contradicts_refuses_one_it_does_not_name_is_weighed(
     assert answers_question(reading) and "12个" in reading.best.span
 
 
+def test_a_place_is_weighed_by_the_document_that_names_it_or_another(embeddings) -> None:
+    ours = [_passage("过去一年，全市新增公园12个，改造绿道40公里。", title="政府工作报告")]
+    assert answers_question(_read("滨海市新增公园多少个？", ours, embeddings))  # "全市": the asked city's report
+    theirs = [_passage("云阳市过去一年新增公园12个，改造绿道40公里。", title="政府工作报告")]
+    assert not answers_question(_read("滨海市新增公园多少个？", theirs, embeddings))
+
+
+def test_a_change_is_answered_only_by_a_clause_that_says_it_changed(embeddings) -> None:
+    level = [_passage("力争全年实现旅游总收入22亿元。")]
+    assert not answers_question(_read("全市旅游总收入增长了多少？", level, embeddings))
+    change = [_passage("全年旅游总收入22亿元，增长12%。")]
+    reading = _read("全市旅游总收入增长了多少？", change, embeddings)
+    assert answers_question(reading) and "12%" in reading.best.span
+
+
 def test_a_month_the_passage_contradicts_refuses(embeddings) -> None:
     march = [_passage("3月，全市新增公园12个，改造绿道40公里。")]
     assert not answers_question(_read("5月全市新增公园多少个？", march, embeddings))
