@@ -62,6 +62,9 @@ TIME_WORDS = re.compile(
 PERSON_WORD = re.compile(rf"[{HANZI}]某|[人者员长师家方告主手官士夫妻]$|[人者员长师家方告主手官士夫妻][，、和及与]")
 # A question asking for a rate, a share or a change, which a percentage answers.
 RATE_ASKED = re.compile(r"率|增|降|减|涨|跌|比|百分|占|幅|份额")
+# A question asking for a year, which a year's digits answer ("1988年"), not a duration ("成立20周年").
+YEAR_ASKED = re.compile(r"哪一?年|何年|什么年份|哪个年份|\b(?:what|which) year\b", re.IGNORECASE)
+YEAR_GIVEN = re.compile(r"\d{3,4}|[〇零一二三四五六七八九]{4}")
 # Words that say a quantity changed ("增长", "下降", "提高", "翻番").
 CHANGE_WORD = re.compile(r"[增降减涨跌升翻]|提高|回落")
 # Places are named, or end in a word for a place ("伍德沃德大道9844号", "新界西北部").
@@ -535,10 +538,15 @@ def fits_kind(span: str, kind: str) -> bool:
     if kind == "time":
         return bool(TIME_WORDS.search(span))
     if kind == "person":
-        return bool(names_in(span) or PERSON_WORD.search(span)) or "·" in span or "《" in span
+        return bool(_proper_names(span) or PERSON_WORD.search(span)) or "·" in span or "《" in span
     if kind == "place":
-        return bool(names_in(span)) or any(PLACE_END.search(word[-1]) for word in segment(span))
+        return bool(_proper_names(span)) or any(PLACE_END.search(word[-1]) for word in segment(span))
     return True
+
+
+def _proper_names(span: str) -> list[str]:
+    """The names in a span; a Latin word is one only when capitalised ("Barbara", "NFL", not "top")."""
+    return [n for n in names_in(span) if not n.isascii() or n[:1].isupper()]
 
 
 def gives_kind(span: str, question: Question) -> bool:
@@ -546,6 +554,8 @@ def gives_kind(span: str, question: Question) -> bool:
     演员" echoes "…的演员" and names nobody, so it does not answer "谁是首个获得该奖的演员"; and a
     percentage answers only a question about a rate or a change ("招生人数" is not "增长率达到8.2%")."""
     added = new_words(span, question.text)
+    if YEAR_ASKED.search(question.text) and not YEAR_GIVEN.search(added):
+        return False
     if question.kind == "number" and not RATE_ASKED.search(question.text):
         figures = [f for f in find_figures(added) if not f.is_year]
         if figures and all(f.text.endswith("%") for f in figures):

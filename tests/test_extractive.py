@@ -243,6 +243,10 @@ def test_auto_has_the_model_check_a_low_score_or_a_loosely_aligned_span() -> Non
         ("发明专利授权量是多少？", "发明专利授权量", False),
         ("2020年该校招生人数是多少？", "招生人数的增长率达到了8.20%", False),  # a rate does not count people
         ("2020年该校招生人数增长了多少？", "招生人数增长了8.20%", True),
+        ("该协会成立于哪一年？", "庆祝该协会成立20周年", False),  # a duration, not a year
+        ("该协会成立于哪一年？", "该协会成立于1988年", True),
+        ("这部动画是谁制作的？", "这部动画在同类作品中是top级别", False),  # a lower-case Latin word names no one
+        ("这部动画是谁制作的？", "这部动画由Studio Ghibli制作", True),
     ],
 )
 def test_the_words_a_span_adds_to_the_question_must_be_of_the_asked_kind(question: str, span: str, gives: bool) -> None:
