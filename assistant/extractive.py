@@ -228,7 +228,10 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
     places = place_names(question_text) if lexical else []
     # The subject: what the question asks about, less the years, places and title words that
     # only say which document (a figure from the right report about another thing is wrong).
-    subject = {t: w for t, w in weights.items() if t not in years and not any(t in p for p in places)}
+    asking = question.asking_terms() if question.left or question.right else frozenset()
+    subject = {
+        t: w for t, w in weights.items() if t not in years and t not in asking and not any(t in p for p in places)
+    }
     drafts = []
     for index, sentence in sentences:
         context = f"{passages[index].title} {passages[index].section} {sentence}"
@@ -407,7 +410,12 @@ def _subject_words(question: Question) -> tuple[str, ...]:
     return tuple(
         t
         for t in question.terms
-        if len(t) > 1 and not t.isdigit() and t not in GENERIC_TERMS and t not in years and t not in predicate
+        if len(t) > 1
+        and not t.isdigit()
+        and t not in GENERIC_TERMS
+        and t not in years
+        and t not in predicate
+        and t not in question.asking_terms()
     )
 
 

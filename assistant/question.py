@@ -68,6 +68,14 @@ class Question:
     def asks_judgement(self) -> bool:
         return self.kind == "yesno"
 
+    def asking_terms(self) -> frozenset[str]:
+        """Terms that only say what kind of answer is asked: pieces of the question word ("国人" of
+        "哪国人") and the generic noun it governs ("什么地方"), not the subject asked about."""
+        head = segment(self.right)[:1] if self.right else []
+        generic_head = {h for h in head if h in HEAD_NOUN_KIND}
+        context = f"{self.left} {self.right}"
+        return frozenset(t for t in self.terms if t not in context or t in generic_head)
+
     def with_text(self, text: str) -> Question:
         """The same kind of question read as other words with no question word (search terms)."""
         return Question(text, self.kind, "", "", tuple(dict.fromkeys(t for t in tokenize(text) if t.strip())))

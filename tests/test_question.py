@@ -49,3 +49,9 @@ def test_words_around_the_question_word() -> None:
     assert (parsed.left, parsed.right) == ("这座桥由", "公司设计")
     assert parse_question("新产品的发布时间").left == "新产品的发布时间"
     assert parse_question("Who designed the bridge?").left == ""
+
+
+def test_terms_that_only_say_what_is_asked_are_not_the_subject() -> None:
+    assert parse_question("张伟是哪国人？").asking_terms() == {"国人"}
+    assert parse_question("新厂建在什么地方？").asking_terms() == {"地方"}
+    assert not parse_question("全市新建了多少个项目？").asking_terms()
