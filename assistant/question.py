@@ -36,6 +36,8 @@ ANSWER_NOUN = {
     # A noun ending in 人, 者, 员, 长 or 主 names a person ("负责人", "作者", "市长", "得主"); so do the
     # placings of a contest ("冠军"), which may also be a team.
     "person": re.compile(r"(?:[人者员长主]|冠军|亚军|季军)$"),
+    "reason": re.compile(r"(?:原因|理由|缘由|缘故|动机|目的)$"),
+    "manner": re.compile(r"(?:方式|方法|途径|手段)$"),
 }
 # A question without a question word ends with the asked noun, or with 是/为 after it ("负责人是？").
 ASKED_NOUN_END = "是为：: "

@@ -29,6 +29,8 @@ pytestmark = pytest.mark.fast  # rules alone: the quick tier
         ("该委员会的负责人是？", "person"),
         ("本届联赛冠军", "person"),
         ("租赁合同的期限为？", "time"),
+        ("双方解除合同的原因？", "reason"),
+        ("双方的合作方式是？", "manner"),
         ("这种动物出现于什么时期？", "time"),
         ("该厂的产品出口到哪个国家？", "place"),
         ("该厂获得了哪个国家级称号？", "entity"),
