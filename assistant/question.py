@@ -39,6 +39,8 @@ ANSWER_NOUN = {
     "reason": re.compile(r"(?:原因|理由|缘由|缘故|动机|目的)$"),
     "manner": re.compile(r"(?:方式|方法|途径|手段)$"),
 }
+# Verbs ending before 为 ("称为", "成为", "改为"): "称为什么" asks for a name, not a reason.
+COPULA_VERB_ENDS = "称成作改名视译列定分认选"
 # A question without a question word ends with the asked noun, or with 是/为 after it ("负责人是？").
 ASKED_NOUN_END = "是为：: "
 # The noun a determiner question word governs names the kind of answer ("什么时期", "哪个国家").
@@ -100,6 +102,16 @@ def parse_question(text: str) -> Question:
         noun = stripped.rstrip(ASKED_NOUN_END)
         kind = next((k for k, pattern in ANSWER_NOUN.items() if pattern.search(noun)), "")
         return Question(text, kind, stripped, "", terms)
+    if match.lastgroup == "reason" and match.group().startswith("为"):
+        if match.group() == "为何" and not stripped[match.end() :]:
+            # "受伤程度为何": a closing 为何 asks what the noun is ("程度是什么"), not why.
+            noun = stripped[: match.start()]
+            kind = next((k for k, pattern in ANSWER_NOUN.items() if pattern.search(noun)), "entity")
+            return Question(text, kind, noun, "", terms)
+        if stripped[match.start() - 1 : match.start()] in COPULA_VERB_ENDS:
+            # "合称为什么", "改名为什么": 为 belongs to the verb, and 什么 asks for a name.
+            match = QUESTION_WORD.search(stripped, match.start() + 1)
+            assert match is not None  # 什么 follows
     kind, right = match.lastgroup or "", stripped[match.end() :]
     if kind == "entity" and right:
         kind = HEAD_NOUN_KIND.get(segment(right)[0], kind)

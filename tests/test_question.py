@@ -31,6 +31,9 @@ pytestmark = pytest.mark.fast  # rules alone: the quick tier
         ("租赁合同的期限为？", "time"),
         ("双方解除合同的原因？", "reason"),
         ("双方的合作方式是？", "manner"),
+        ("他后来改名为什么？", "entity"),  # 为 belongs to 改名
+        ("伤者的伤势为何？", "entity"),  # a closing 为何: "伤势是什么"
+        ("工厂停产是为什么？", "reason"),
         ("这种动物出现于什么时期？", "time"),
         ("该厂的产品出口到哪个国家？", "place"),
         ("该厂获得了哪个国家级称号？", "entity"),
