@@ -16,6 +16,7 @@ from .extractive import (
     answers_question,
     is_confident,
     is_unsure,
+    is_weakly_aligned,
     read,
     refuse,
 )
@@ -282,7 +283,8 @@ def _read_passages(
     auto reads extractively, and asks the model only when the reading answers below
     ASK_MODEL_BELOW: on the external sets (docs/benchmarks.md) the 1.5B model's picks were wrong more often
     than a confident extractive reading, and better than an unsure one; most questions need no model.
-    A reading below UNCONFIRMED_REFUSED_BELOW whose model check fails is refused rather than answered.
+    A reading below UNCONFIRMED_REFUSED_BELOW, or weakly aligned, whose model check fails is refused
+    rather than answered.
     """
     if retrieval.unmatched_anchors or not retrieval.passages:
         reason = f"no document names {', '.join(retrieval.unmatched_anchors)}" if retrieval.passages else "no passages"
@@ -319,7 +321,10 @@ def _read_passages(
         chosen, checks = model_reading(reading, question, chat_model)
     except AssistantError as exc:  # the model's words failed a check: a sure enough extractive reading stands
         log.info("model reading rejected: %s", exc)
-        if sure and reading.best is not None and reading.best.score < UNCONFIRMED_REFUSED_BELOW:
+        weak = reading.best is not None and (
+            reading.best.score < UNCONFIRMED_REFUSED_BELOW or is_weakly_aligned(reading)
+        )
+        if sure and weak:
             refused = refuse(question, retrieval, reading.flagged)
             return (*refused, [f"model reading rejected: {exc}", "an unconfirmed weak reading: refused"], "extractive")
         return (*extractive, [f"model reading rejected: {exc}", "answered extractively"], "extractive")

@@ -7,9 +7,11 @@ Every sentence of the top passages is a candidate. A candidate is judged by
   (``question.py``), which is what makes the span the asked one and not a neighbour;
 - *similarity*: multilingual-e5 between question and sentence, which also carries English
   questions to Chinese text;
-- *anchors*: a year the question names that the sentence's own context contradicts (it names
-  other years and not this one) rules the sentence out; one it does not name at all costs a little;
-  a name the question asks about that the sentence's document never mentions rules it out.
+- *anchors*: a year (or month) the question names that the sentence's own context contradicts (it names
+  other years and not this one) rules the sentence out; one it does not name at all costs a little.
+  A place is weighed by the sentence's document: naming other places of its rank and never this one
+  rules it out (another city's report), naming none costs a little ("我市"). A name the question asks
+  about that the sentence's document never mentions rules it out.
 
 The answer is the span and the sentence it stands in, cited; when no candidate is good enough,
 the answer is "not found".
@@ -29,7 +31,7 @@ from .keyword import names_in, segment, tokenize
 from .prompts import language_of, template
 from .question import SLOT_EDGE, Question
 from .results import to_sources
-from .retrieve import Passage, Retrieval, place_names, years_in
+from .retrieve import Passage, Retrieval, months_in, place_names, years_in
 
 # Words that frame a question but say nothing about its subject.
 GENERIC_TERMS = frozenset(
@@ -60,6 +62,11 @@ TIME_WORDS = re.compile(
 PERSON_WORD = re.compile(rf"[{HANZI}]某|[人者员长师家方告主手官士夫妻]$|[人者员长师家方告主手官士夫妻][，、和及与]")
 # A question asking for a rate, a share or a change, which a percentage answers.
 RATE_ASKED = re.compile(r"率|增|降|减|涨|跌|比|百分|占|幅|份额")
+# A question asking for a year, which a year's digits answer ("1988年"), not a duration ("成立20周年").
+YEAR_ASKED = re.compile(r"哪一?年|何年|什么年份|哪个年份|\b(?:what|which) year\b", re.IGNORECASE)
+YEAR_GIVEN = re.compile(r"\d{3,4}|[〇零一二三四五六七八九]{4}")
+# Words that say a quantity changed ("增长", "下降", "提高", "翻番").
+CHANGE_WORD = re.compile(r"[增降减涨跌升翻]|提高|回落")
 # Places are named, or end in a word for a place ("伍德沃德大道9844号", "新界西北部").
 PLACE_END = re.compile(r"[省市县区州镇乡村国岛洲山河湖海江路街道号港湾城府郡部面边侧内外]")
 # A passage that tells its reader what to answer is an instruction, not a fact (issue: prompt injection).
@@ -75,7 +82,7 @@ INSTRUCTION = re.compile(
 WEIGHT_COVERAGE = 0.5
 WEIGHT_ALIGNMENT = 0.3
 WEIGHT_SIMILARITY = 0.6
-UNNAMED_YEAR_PENALTY = 0.1
+UNNAMED_ANCHOR_PENALTY = 0.1
 # A run next to question words the sentence has in another order than the question ("由Y担任会长"
 # for "会长是谁") is weaker evidence of the slot than one in the question's order.
 WRONG_SIDE = 0.3
@@ -105,6 +112,11 @@ ASK_MODEL_BELOW = 1.15
 # answered. Measured on the external sets (`8225d09`, every answering reading sent to the model): of
 # the extractive answers below 1.0, 6 in 26 were right; of those the model did not confirm, 2 in 11.
 UNCONFIRMED_REFUSED_BELOW = 1.0
+# A span aligned below this with the question's words is checked by the model whatever its score, and
+# refused when the model does not confirm it. Measured on the external sets (`7a0d675`, every answering
+# reading sent to the model): confidently wrong answers 68 → 64, unanswerable questions refused 33 → 34,
+# right answers unchanged at 147; a bar of 0.6 cost 2 right answers, 0.7 cost 5.
+WEAK_ALIGNMENT = 0.55
 
 
 @dataclass(frozen=True)
@@ -212,10 +224,14 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
     terms = question_terms(question_text)
     weights = term_weights(terms, [s for _, s in sentences])
     years = years_in(question_text)
+    months = months_in(question_text)
     places = place_names(question_text) if lexical else []
     # The subject: what the question asks about, less the years, places and title words that
     # only say which document (a figure from the right report about another thing is wrong).
-    subject = {t: w for t, w in weights.items() if t not in years and not any(t in p for p in places)}
+    asking = question.asking_terms() if question.left or question.right else frozenset()
+    subject = {
+        t: w for t, w in weights.items() if t not in years and t not in asking and not any(t in p for p in places)
+    }
     drafts = []
     for index, sentence in sentences:
         context = f"{passages[index].title} {passages[index].section} {sentence}"
@@ -247,10 +263,13 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
         whole = documents[passages[index].doc]
         contradicted = (
             tuple(y for y in years if y not in context and years_in(context))
-            + tuple(p for p in places if p not in context and p[:-1] not in context)
+            + tuple(m for m in months if m not in context and months_in(context))
+            + tuple(p for p in places if _names_other_place(whole, p))
             + tuple(n for n in names if n.lower() not in whole)
         )
-        unnamed = tuple(y for y in years if y not in context and not years_in(context))
+        unnamed = tuple(y for y in years if y not in context and not years_in(context)) + tuple(
+            p for p in places if p[:-1] not in whole and not _names_other_place(whole, p)
+        )
         figures = tuple(f for f in find_figures(span) if not f.is_year) if question.kind == "number" else ()
         about = {t: w for t, w in subject.items() if t not in title_words}
         subject_coverage = coverage_of(sentence, about) if about else 1.0
@@ -258,7 +277,7 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
             (WEIGHT_COVERAGE * coverage if lexical else 0.0)
             + WEIGHT_ALIGNMENT * alignment
             + WEIGHT_SIMILARITY * similarity
-            - UNNAMED_YEAR_PENALTY * len(unnamed)
+            - UNNAMED_ANCHOR_PENALTY * len(unnamed)
             - (0.0 if fits_kind(span, question.kind) else 0.2)
         )
         candidates.append(
@@ -277,6 +296,19 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
         )
     candidates.sort(key=lambda c: (not c.contradicted, c.score), reverse=True)
     return Reading(question, lang, lexical, candidates, flagged)
+
+
+def _names_other_place(document: str, place: str) -> bool:
+    """The document names places of the asked place's rank ("金华市" for "铜仁市") and never the asked
+    one: a report about another city. One that names none may still be the asked city's ("我市")."""
+    if place[:-1] in document:
+        return False
+    return any(other != place for other in _places_named(document) if other.endswith(place[-1]))
+
+
+@functools.lru_cache(maxsize=64)
+def _places_named(document: str) -> tuple[str, ...]:
+    return tuple(place_names(document))  # once per document, not per sentence
 
 
 def asked_span(question: Question, sentence: str) -> tuple[str, float]:
@@ -378,7 +410,12 @@ def _subject_words(question: Question) -> tuple[str, ...]:
     return tuple(
         t
         for t in question.terms
-        if len(t) > 1 and not t.isdigit() and t not in GENERIC_TERMS and t not in years and t not in predicate
+        if len(t) > 1
+        and not t.isdigit()
+        and t not in GENERIC_TERMS
+        and t not in years
+        and t not in predicate
+        and t not in question.asking_terms()
     )
 
 
@@ -509,10 +546,15 @@ def fits_kind(span: str, kind: str) -> bool:
     if kind == "time":
         return bool(TIME_WORDS.search(span))
     if kind == "person":
-        return bool(names_in(span) or PERSON_WORD.search(span)) or "·" in span or "《" in span
+        return bool(_proper_names(span) or PERSON_WORD.search(span)) or "·" in span or "《" in span
     if kind == "place":
-        return bool(names_in(span)) or any(PLACE_END.search(word[-1]) for word in segment(span))
+        return bool(_proper_names(span)) or any(PLACE_END.search(word[-1]) for word in segment(span))
     return True
+
+
+def _proper_names(span: str) -> list[str]:
+    """The names in a span; a Latin word is one only when capitalised ("Barbara", "NFL", not "top")."""
+    return [n for n in names_in(span) if not n.isascii() or n[:1].isupper()]
 
 
 def gives_kind(span: str, question: Question) -> bool:
@@ -520,11 +562,23 @@ def gives_kind(span: str, question: Question) -> bool:
     演员" echoes "…的演员" and names nobody, so it does not answer "谁是首个获得该奖的演员"; and a
     percentage answers only a question about a rate or a change ("招生人数" is not "增长率达到8.2%")."""
     added = new_words(span, question.text)
+    if YEAR_ASKED.search(question.text) and not YEAR_GIVEN.search(added):
+        return False
     if question.kind == "number" and not RATE_ASKED.search(question.text):
         figures = [f for f in find_figures(added) if not f.is_year]
         if figures and all(f.text.endswith("%") for f in figures):
             return False
     return fits_kind(added, question.kind)
+
+
+def _clause_of(candidate: Candidate) -> str:
+    at = candidate.sentence.find(candidate.span)
+    return candidate.sentence if at < 0 else clause_around(candidate.sentence, at, at + len(candidate.span))
+
+
+def asks_change(question: Question) -> bool:
+    """A figure question whose predicate is a change ("增长了多少", "下降了几个百分点")."""
+    return question.kind == "number" and any(CHANGE_WORD.search(w) for w in predicate_words(question))
 
 
 def new_words(span: str, question_text: str) -> str:
@@ -579,6 +633,8 @@ def answers_question(reading: Reading) -> bool:
         return False
     if not gives_kind(best.span, reading.question):
         return False
+    if asks_change(reading.question) and not CHANGE_WORD.search(best.span + _clause_of(best)):
+        return False  # "收入增长了多少" is not answered by the income alone
     if reading.lexical and (best.coverage < MIN_COVERAGE or best.subject_coverage == 0):
         return False
     has_slot = bool(reading.question.left or reading.question.right)
@@ -588,8 +644,17 @@ def answers_question(reading: Reading) -> bool:
 
 
 def is_unsure(reading: Reading) -> bool:
-    """An answering reading that auto has the model check."""
-    return answers_question(reading) and reading.best is not None and reading.best.score < ASK_MODEL_BELOW
+    """An answering reading that auto has the model check: a low score, or a weakly aligned span."""
+    return (
+        answers_question(reading)
+        and reading.best is not None
+        and (reading.best.score < ASK_MODEL_BELOW or is_weakly_aligned(reading))
+    )
+
+
+def is_weakly_aligned(reading: Reading) -> bool:
+    """The span of a reading of Chinese text stands only loosely where the question word does."""
+    return reading.lexical and reading.best is not None and reading.best.alignment < WEAK_ALIGNMENT
 
 
 def is_confident(reading: Reading) -> bool:

@@ -91,7 +91,12 @@ def model_reading(reading: Reading, question: str, chat_model) -> tuple[Candidat
         raise AssistantError(f"the model's words {located!r} are not a {reading.question.kind} answer")
     if not about_the_question(chosen, reading):
         raise AssistantError(f"the sentence holding {located!r} is not about what was asked")
-    return with_span(chosen, located), [*checks, "the words stand in the chosen sentence", "subject checked"]
+    checks = [*checks, "the words stand in the chosen sentence", "subject checked"]
+    if located in chosen.span:
+        # The model confirms the reader's span, which says more: the whole list ("夏雨" of "夏雨、宋熙年及
+        # 陈爽"), the words that say what the figure is ("上缴国库", "副镇长" of "明城镇副镇长").
+        return chosen, [*checks, "the reader's span confirmed"]
+    return with_span(chosen, located), checks
 
 
 def completed(span: str, sentence: str) -> str:

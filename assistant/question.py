@@ -28,12 +28,21 @@ QUESTION_WORD = re.compile(
 YES_NO = re.compile(r"是否|是不是|有没有|有无|能否|可否|吗[？?]?$|(?<![什怎这那多])么[？?]?$")
 # Words that name the kind of answer when no question word does ("ChatGPT的发布时间").
 ANSWER_NOUN = {
-    "time": re.compile(r"(?:时间|日期|年份|时候)$"),
+    "time": re.compile(r"(?:时间|日期|年份|时候|期限|时间段)$"),
     # A noun ending in 地 or 国 names a place ("所在地", "目的地", "东道国").
     "place": re.compile(r"(?:[地国]|地点|地址|位置|首都|国籍)$"),
     # A noun ending in 数, 量, 率 or 额 names a count, an amount, a rate ("病例数", "出口量", "失业率").
     "number": re.compile(r"(?:[数量率额]|人次|比例|比重|增速|增幅|规模|价格|收入|产值)$"),
+    # A noun ending in 人, 者, 员, 长 or 主 names a person ("负责人", "作者", "市长", "得主"); so do the
+    # placings of a contest ("冠军"), which may also be a team.
+    "person": re.compile(r"(?:[人者员长主]|冠军|亚军|季军)$"),
+    "reason": re.compile(r"(?:原因|理由|缘由|缘故|动机|目的)$"),
+    "manner": re.compile(r"(?:方式|方法|途径|手段)$"),
 }
+# Verbs ending before 为 ("称为", "成为", "改为"): "称为什么" asks for a name, not a reason.
+COPULA_VERB_ENDS = "称成作改名视译列定分认选"
+# A question without a question word ends with the asked noun, or with 是/为 after it ("负责人是？").
+ASKED_NOUN_END = "是为：: "
 # The noun a determiner question word governs names the kind of answer ("什么时期", "哪个国家").
 HEAD_NOUN_KIND = {
     **dict.fromkeys("时期 年代 时间 日期 年份 时候 朝代 季节 月份".split(), "time"),
@@ -63,6 +72,14 @@ class Question:
     def asks_judgement(self) -> bool:
         return self.kind == "yesno"
 
+    def asking_terms(self) -> frozenset[str]:
+        """Terms that only say what kind of answer is asked: pieces of the question word ("国人" of
+        "哪国人") and the generic noun it governs ("什么地方"), not the subject asked about."""
+        head = segment(self.right)[:1] if self.right else []
+        generic_head = {h for h in head if h in HEAD_NOUN_KIND}
+        context = f"{self.left} {self.right}"
+        return frozenset(t for t in self.terms if t not in context or t in generic_head)
+
     def with_text(self, text: str) -> Question:
         """The same kind of question read as other words with no question word (search terms)."""
         return Question(text, self.kind, "", "", tuple(dict.fromkeys(t for t in tokenize(text) if t.strip())))
@@ -82,8 +99,19 @@ def parse_question(text: str) -> Question:
     if YES_NO.search(stripped) and not (match and match.lastgroup in ("number", "person", "time", "place")):
         return Question(text, "yesno", stripped, "", terms)
     if match is None:
-        kind = next((k for k, pattern in ANSWER_NOUN.items() if pattern.search(stripped)), "")
+        noun = stripped.rstrip(ASKED_NOUN_END)
+        kind = next((k for k, pattern in ANSWER_NOUN.items() if pattern.search(noun)), "")
         return Question(text, kind, stripped, "", terms)
+    if match.lastgroup == "reason" and match.group().startswith("为"):
+        if match.group() == "为何" and not stripped[match.end() :]:
+            # "受伤程度为何": a closing 为何 asks what the noun is ("程度是什么"), not why.
+            noun = stripped[: match.start()]
+            kind = next((k for k, pattern in ANSWER_NOUN.items() if pattern.search(noun)), "entity")
+            return Question(text, kind, noun, "", terms)
+        if stripped[match.start() - 1 : match.start()] in COPULA_VERB_ENDS:
+            # "合称为什么", "改名为什么": 为 belongs to the verb, and 什么 asks for a name.
+            match = QUESTION_WORD.search(stripped, match.start() + 1)
+            assert match is not None  # 什么 follows
     kind, right = match.lastgroup or "", stripped[match.end() :]
     if kind == "entity" and right:
         kind = HEAD_NOUN_KIND.get(segment(right)[0], kind)

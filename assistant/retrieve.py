@@ -18,6 +18,7 @@ from .hanzi import HANZI
 from .store import Generation
 
 YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+MONTH = re.compile(r"(?<![\d.])((?:1[0-2]|0?[1-9])月)")
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,10 @@ def reciprocal_rank_fusion(
 
 def years_in(text: str) -> list[str]:
     return sorted(set(YEAR.findall(text)))
+
+
+def months_in(text: str) -> list[str]:
+    return sorted(set(MONTH.findall(text)))
 
 
 PLACE = re.compile(rf"^[{HANZI}]{{1,6}}(?:省|市|自治区|特别行政区|县|区|州|镇)$")

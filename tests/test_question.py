@@ -26,6 +26,14 @@ pytestmark = pytest.mark.fast  # rules alone: the quick tier
         ("该市去年的失业率", "number"),
         ("该厂的年产量？", "number"),
         ("下届博览会的举办地", "place"),
+        ("该委员会的负责人是？", "person"),
+        ("本届联赛冠军", "person"),
+        ("租赁合同的期限为？", "time"),
+        ("双方解除合同的原因？", "reason"),
+        ("双方的合作方式是？", "manner"),
+        ("他后来改名为什么？", "entity"),  # 为 belongs to 改名
+        ("伤者的伤势为何？", "entity"),  # a closing 为何: "伤势是什么"
+        ("工厂停产是为什么？", "reason"),
         ("这种动物出现于什么时期？", "time"),
         ("该厂的产品出口到哪个国家？", "place"),
         ("该厂获得了哪个国家级称号？", "entity"),
@@ -46,3 +54,9 @@ def test_words_around_the_question_word() -> None:
     assert (parsed.left, parsed.right) == ("这座桥由", "公司设计")
     assert parse_question("新产品的发布时间").left == "新产品的发布时间"
     assert parse_question("Who designed the bridge?").left == ""
+
+
+def test_terms_that_only_say_what_is_asked_are_not_the_subject() -> None:
+    assert parse_question("张伟是哪国人？").asking_terms() == {"国人"}
+    assert parse_question("新厂建在什么地方？").asking_terms() == {"地方"}
+    assert not parse_question("全市新建了多少个项目？").asking_terms()
