@@ -57,9 +57,9 @@ CHINESE_NUMERAL = re.compile(r"[一二两三四五六七八九十百千万亿]")
 TIME_WORDS = re.compile(
     r"\d|[一二两三四五六七八九十百千零〇×]+个?(?:[年月日号天周]|小时|分钟|星期)|世纪|年代|时期|[初中末晚早]期|期间|前夕|朝|[春夏秋冬]季|季度|[上中下]旬"
 )
-# People are named, hidden by a judgment ("张某某"), or called by a word for a party or a role
-# ("甲方", "原告", "申请人", "会长").
-PERSON_WORD = re.compile(rf"[{HANZI}]某|[人者员长师家方告主手官士夫妻]$|[人者员长师家方告主手官士夫妻][，、和及与]")
+# People are named (names_in: jieba's names and a judgment's hidden "张某某"), or called by a word for a
+# party or a role ("甲方", "原告", "申请人", "会长").
+PERSON_WORD = re.compile(r"[人者员长师家方告主手官士夫妻]$|[人者员长师家方告主手官士夫妻][，、和及与]")
 # A question asking for a rate, a share or a change, which a percentage answers.
 RATE_ASKED = re.compile(r"率|增|降|减|涨|跌|比|百分|占|幅|份额")
 # A question asking for a year, which a year's digits answer ("1988年"), not a duration ("成立20周年").
@@ -92,9 +92,10 @@ MIN_RUN_SCORE = 0.9
 # Words that introduce the doer of a clause ("由X主持", "被X收回"), who comes before the verb; not
 # the 由 and 被 inside other words ("由于", "理由", "被告", "被害人", "被申请人").
 AGENT_MARKER = re.compile(r"(?<![理自缘事经来])由(?![于此来衷])|被(?![告害子褥申上诉执])")
-# What a marker adds to a run it introduces: a doer (0.3) still competes with the runs between question
-# words; a cause is what a 为什么 question asks for, wherever it stands (1.0).
-INTRODUCED_BONUS = {False: 0.3, True: 1.0}
+# What a marker adds to a run it introduces: a doer still competes with the runs between question
+# words; a cause is what a 为什么 question asks for, wherever it stands.
+DOER_BONUS = 0.3
+CAUSE_BONUS = 1.0
 # Words that introduce a cause or a purpose ("由于X，…", "…，意图X"), which a 为什么 question asks for.
 CAUSE_MARKER = re.compile(r"因为|由于|因(?![此而])|为了|鉴于|意图|旨在|以便|以免")
 # A run in a clause naming the question's whole subject gains this much over one naming none.
@@ -228,7 +229,7 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
     places = place_names(question_text) if lexical else []
     # The subject: what the question asks about, less the years, places and title words that
     # only say which document (a figure from the right report about another thing is wrong).
-    asking = question.asking_terms() if question.left or question.right else frozenset()
+    asking = question.asking_terms()
     subject = {
         t: w for t, w in weights.items() if t not in years and t not in asking and not any(t in p for p in places)
     }
@@ -347,7 +348,7 @@ def asked_span(question: Question, sentence: str) -> tuple[str, float]:
         score = (
             _closeness(before, "left")
             + _closeness(after, "right")
-            + INTRODUCED_BONUS[marker is CAUSE_MARKER] * introduced
+            + (CAUSE_BONUS if question.kind == "reason" else DOER_BONUS) * introduced
         )
         score += 0.3 * bool(before and after and before[0] in ("left", "both") and after[0] in ("right", "both"))
         score += 0.5 * fits_kind(span, question.kind) + 0.5 * bool(_head_noun(question, sentence, end))
@@ -572,6 +573,7 @@ def gives_kind(span: str, question: Question) -> bool:
 
 
 def _clause_of(candidate: Candidate) -> str:
+    """The clause of the candidate's sentence that holds its span (the sentence, if it no longer does)."""
     at = candidate.sentence.find(candidate.span)
     return candidate.sentence if at < 0 else clause_around(candidate.sentence, at, at + len(candidate.span))
 

@@ -75,6 +75,8 @@ class Question:
     def asking_terms(self) -> frozenset[str]:
         """Terms that only say what kind of answer is asked: pieces of the question word ("国人" of
         "哪国人") and the generic noun it governs ("什么地方"), not the subject asked about."""
+        if not self.left and not self.right:
+            return frozenset()  # no question word to tell apart (search terms, English)
         head = segment(self.right)[:1] if self.right else []
         generic_head = {h for h in head if h in HEAD_NOUN_KIND}
         context = f"{self.left} {self.right}"
