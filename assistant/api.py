@@ -20,7 +20,7 @@ from .extractive import (
     read,
     refuse,
 )
-from .figures import numbers_in
+from .figures import added_numbers
 from .followup import condense_by_rules, keeps_subject, user_turns
 from .indexing import BuildReport, Progress, sync_index
 from .ingest import Document, SkippedFile, load_documents, read_document, read_documents
@@ -359,7 +359,7 @@ def _condense(question: str, history: list[dict] | None, chat_model) -> tuple[st
         except AssistantError as exc:
             log.warning("condensing with the model failed, using rules: %s", exc)
         else:
-            invented = set(numbers_in(condensed)) - set(numbers_in(" ".join([question, *user_turns(history)])))
+            invented = added_numbers(condensed, " ".join([question, *user_turns(history)]))
             if keeps_subject(question, condensed) and not invented:
                 return condensed, ["condensed by the model"]
             log.info("the model's rewrite %r drops the user's words or adds figures; using rules", condensed)

@@ -262,14 +262,15 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
     candidates = []
     for (index, sentence, span, alignment, coverage, context), similarity in zip(shortlist, scores, strict=True):
         whole = documents[passages[index].doc]
+        other_places = {p: _names_other_place(whole, p) for p in places}  # another city's report
         contradicted = (
             tuple(y for y in years if y not in context and years_in(context))
             + tuple(m for m in months if m not in context and months_in(context))
-            + tuple(p for p in places if _names_other_place(whole, p))
+            + tuple(p for p in places if other_places[p])
             + tuple(n for n in names if n.lower() not in whole)
         )
         unnamed = tuple(y for y in years if y not in context and not years_in(context)) + tuple(
-            p for p in places if p[:-1] not in whole and not _names_other_place(whole, p)
+            p for p in places if p[:-1] not in whole and not other_places[p]
         )
         figures = tuple(f for f in find_figures(span) if not f.is_year) if question.kind == "number" else ()
         about = {t: w for t, w in subject.items() if t not in title_words}

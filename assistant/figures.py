@@ -121,3 +121,8 @@ def normalise_numbers(text: str) -> str:
 def numbers_in(text: str) -> list[str]:
     """Every number written in digits, normalised ("12,057" -> "12057")."""
     return NUMBER_IN_DIGITS.findall(normalise_numbers(text))
+
+
+def added_numbers(rewrite: str, source: str) -> set[str]:
+    """Numbers a rewrite (a translation, a standalone question) has that its source does not: invented."""
+    return set(numbers_in(rewrite)) - set(numbers_in(source))

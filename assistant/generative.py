@@ -29,7 +29,7 @@ from .extractive import (
     subject_share_at,
     with_span,
 )
-from .figures import find_figures, numbers_in
+from .figures import added_numbers, find_figures
 from .followup import needs_context, user_turns
 from .prompts import language_of, template
 from .question import parse_question
@@ -179,7 +179,7 @@ def translate_for_search(question: str, chat_model) -> str:
     translated = _first_line(reply)
     if language_of(translated) != "zh" or len(translated) > REWRITE_GROWTH * len(question) + 50:
         raise AssistantError("the model gave no usable translation")
-    if set(numbers_in(translated)) - set(numbers_in(question)):
+    if added_numbers(translated, question):
         raise AssistantError(f"the translation {translated!r} adds figures the question does not have")
     if parse_question(question).kind not in ("", "yesno") and parse_question(translated).kind in ("", "yesno"):
         raise AssistantError(f"the translation {translated!r} is not a question of the asked kind")

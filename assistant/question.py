@@ -101,20 +101,21 @@ def parse_question(text: str) -> Question:
     if YES_NO.search(stripped) and not (match and match.lastgroup in ("number", "person", "time", "place")):
         return Question(text, "yesno", stripped, "", terms)
     if match is None:
-        noun = stripped.rstrip(ASKED_NOUN_END)
-        kind = next((k for k, pattern in ANSWER_NOUN.items() if pattern.search(noun)), "")
-        return Question(text, kind, stripped, "", terms)
+        return Question(text, _kind_of_noun(stripped.rstrip(ASKED_NOUN_END)), stripped, "", terms)
     if match.lastgroup == "reason" and match.group().startswith("为"):
         if match.group() == "为何" and not stripped[match.end() :]:
             # "受伤程度为何": a closing 为何 asks what the noun is ("程度是什么"), not why.
             noun = stripped[: match.start()]
-            kind = next((k for k, pattern in ANSWER_NOUN.items() if pattern.search(noun)), "entity")
-            return Question(text, kind, noun, "", terms)
+            return Question(text, _kind_of_noun(noun) or "entity", noun, "", terms)
         if stripped[match.start() - 1 : match.start()] in COPULA_VERB_ENDS:
             # "合称为什么", "改名为什么": 为 belongs to the verb, and 什么 asks for a name.
-            match = QUESTION_WORD.search(stripped, match.start() + 1)
-            assert match is not None  # 什么 follows
+            match = QUESTION_WORD.search(stripped, match.start() + 1) or match
     kind, right = match.lastgroup or "", stripped[match.end() :]
     if kind == "entity" and right:
         kind = HEAD_NOUN_KIND.get(segment(right)[0], kind)
     return Question(text, kind, stripped[: match.start()], right, terms)
+
+
+def _kind_of_noun(noun: str) -> str:
+    """The kind of answer the noun that ends a question names ("…的发布时间": time), or ""."""
+    return next((kind for kind, pattern in ANSWER_NOUN.items() if pattern.search(noun)), "")
