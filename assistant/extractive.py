@@ -52,10 +52,22 @@ SPAN_END = re.compile(r"[，；;。！？!?]|,(?!\d{3})")
 # A bracketed aside after a name (its English or Latin name, an abbreviation, empty brackets) is
 # read past: "尼古拉·卡利尼奇（：Nikola Kalinić，），是一名…" reads "尼古拉·卡利尼奇，是一名…".
 ASIDE = re.compile(rf"[（(](?:[^（）(){HANZI}]*|[^（）()]*[:：][^（）()]*)[)）]")
+# Marks that open a title or a quoted name ("《波丽士大人》", "〈生命回响曲〉").
+TITLE_MARK = re.compile(r"[《〈「“\"]")
+# A name is short and has no words that make a clause ("这家他工作了30年的" is not a name).
+NAME_CHARS = 12
+CLAUSE_WORD = re.compile(r"[的了这那是在有和与及把被将着过]")
 CHINESE_NUMERAL = re.compile(r"[一二两三四五六七八九十百千万亿]")
-# A time: a figure, a numbered date or duration (judgments write hidden dates "××××年××月"), or a word that names a period ("古新世晚期", "明朝", "春季").
+# A time: a date, a year, a clock time or a duration (a figure with a unit of time; judgments write
+# hidden dates "××××年××月"), a day said relative to another, or a word that names a period
+# ("古新世晚期", "明朝", "春季"). A figure alone is a count, not a time ("1.4万名师生").
 TIME_WORDS = re.compile(
-    r"\d|[一二两三四五六七八九十百千零〇×]+个?(?:[年月日号天周]|小时|分钟|星期)|世纪|年代|时期|[初中末晚早]期|期间|前夕|朝|[春夏秋冬]季|季度|[上中下]旬"
+    r"[\d一二两三四五六七八九十百千零〇×]+\s*[多余]?个?(?:[年月日号天周时点分秒]|小时|分钟|星期|世纪)"
+    r"|(?<!\d)(?:1[0-9]|20)\d{2}(?!\d)|\d{1,2}[:：]\d{2}"
+    r"|[今去明前昨后上下本同次当]年|[今昨明前后当次翌]天|[今昨明当次翌]日|当[晚时]|凌晨|[上下中]午|傍晚|晚上|夜间|清晨|早上"
+    r"|[周星期][一二三四五六日天末]|元旦|春节|除夕"
+    r"|世纪|年代|时期|[初中末晚早]期|期间|前夕|朝|[春夏秋冬]季|季度|[上中下]旬"
+    r"|\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b"
 )
 # People are named (names_in: jieba's names and a judgment's hidden "张某某"), or called by a word for a
 # party or a role ("甲方", "原告", "申请人", "会长").
@@ -570,7 +582,21 @@ def gives_kind(span: str, question: Question) -> bool:
         figures = [f for f in find_figures(added) if not f.is_year]
         if figures and all(f.text.endswith("%") for f in figures):
             return False
+    if question.kind == "entity" and question.word.startswith("哪") and not names_a_thing(span, question):
+        return False
     return fits_kind(added, question.kind)
+
+
+def names_a_thing(span: str, question: Question) -> bool:
+    """A 哪 question ("哪支球队", "哪部作品") asks for a named thing: the span holds a name or a title,
+    or words of its own that the asked noun ends ("牛鬣兽科" for "哪一科", "无线电视台" for "哪个
+    电视台"; not "有3条支流" for "哪三条支流")."""
+    if _proper_names(span) or TITLE_MARK.search(span):
+        return True
+    head = question.head
+    pieces = new_words(span, question.text).split()
+    named = [p for p in pieces if len(p) <= NAME_CHARS and not CLAUSE_WORD.search(p)]
+    return bool(head) and any(p.endswith(head[-1]) or f"{p}{head}" in span for p in named)
 
 
 def _clause_of(candidate: Candidate) -> str:

@@ -247,6 +247,13 @@ def test_auto_has_the_model_check_a_low_score_or_a_loosely_aligned_span() -> Non
         ("该协会成立于哪一年？", "该协会成立于1988年", True),
         ("这部动画是谁制作的？", "这部动画在同类作品中是top级别", False),  # a lower-case Latin word names no one
         ("这部动画是谁制作的？", "这部动画由Studio Ghibli制作", True),
+        ("展会什么时候开幕？", "展会将有1.2万名观众", False),  # a count is not a time
+        ("展会什么时候开幕？", "展会将于下周一开幕", True),
+        ("这座桥由哪家公司设计？", "这家成立了30年的公司设计", False),  # a clause, not a name
+        ("这座桥由哪家公司设计？", "这座桥由宏达建筑公司设计", True),
+        ("这种鸟属于哪一科？", "这种鸟属于鹟科", True),
+        ("该河有哪三条支流？", "该河有3条支流", False),  # echoes the question, names none
+        ("该厂为哪部电影制作了道具？", "该厂为《长河》制作了道具", True),
     ],
 )
 def test_the_words_a_span_adds_to_the_question_must_be_of_the_asked_kind(question: str, span: str, gives: bool) -> None:

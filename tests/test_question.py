@@ -37,6 +37,9 @@ pytestmark = pytest.mark.fast  # rules alone: the quick tier
         ("这种动物出现于什么时期？", "time"),
         ("该厂的产品出口到哪个国家？", "place"),
         ("该厂获得了哪个国家级称号？", "entity"),
+        ("该地震的震级", "number"),
+        ("何某的职业是什么？", "entity"),  # 何 is a surname here, not the question word
+        ("何某受伤的原因是？", "reason"),
         ("When was the bridge opened?", "time"),
         ("How many workers does the factory employ?", "number"),
         ("Who designed the bridge?", "person"),
@@ -54,6 +57,12 @@ def test_words_around_the_question_word() -> None:
     assert (parsed.left, parsed.right) == ("这座桥由", "公司设计")
     assert parse_question("新产品的发布时间").left == "新产品的发布时间"
     assert parse_question("Who designed the bridge?").left == ""
+
+
+def test_the_noun_a_determiner_governs_past_numerals_and_measure_words() -> None:
+    assert parse_question("该河有哪三条支流？").head == "支流"
+    assert parse_question("这种鸟属于哪一科？").head == "科"
+    assert parse_question("这座桥由哪家公司设计？").head == "公司"
 
 
 def test_terms_that_only_say_what_is_asked_are_not_the_subject() -> None:
