@@ -381,6 +381,10 @@ def asked_span(question: Question, sentence: str) -> tuple[str, float]:
         span = _strip_edges(sentence[start:end])
     span = span + _head_noun(question, sentence, end)
     clause = clause_around(sentence, start, end)
+    if question.asks_description:
+        # A description runs to the end of the sentence: "鹿角分开为10-14个叉，有些甚至达至20个".
+        left = sentence.find(clause) if clause in sentence else start
+        return _strip_edges(sentence[left:]), min(1.0, score / 2)
     return (clause if len(clause) <= CLAUSE_ANSWER_CHARS else span), min(1.0, score / 2)
 
 

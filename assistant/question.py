@@ -41,6 +41,11 @@ ANSWER_NOUN = {
     "reason": re.compile(r"(?:原因|理由|缘由|缘故|动机|目的)$"),
     "manner": re.compile(r"(?:方式|方法|途径|手段)$"),
 }
+# Nouns that ask for a description ("有什么特点", "经营范围为？"): the answer is the whole predicate
+# that describes, which runs over several clauses, not the first clause of it.
+DESCRIPTION_NOUN = re.compile(
+    r"(?:特点|特征|特色|内容|职责|范围|作用|功能|用途|结果|情况|表现|症状|诊断|意思|含义|定义|规定|要求|措施|经过|过程)$"
+)
 # Verbs ending before 为 ("称为", "成为", "改为"): "称为什么" asks for a name, not a reason.
 COPULA_VERB_ENDS = "称成作改名视译列定分认选"
 # A question without a question word ends with the asked noun, or with 是/为 after it ("负责人是？").
@@ -90,6 +95,13 @@ class Question:
         """The noun a determiner question word governs, past numerals and measure words ("哪三条*支流*")."""
         words = segment(self.right) if self.right else []
         return next((w.lstrip(NUMERAL_CHARS) for w in words if w.strip(COUNTING_CHARS)), "")
+
+    @property
+    def asks_description(self) -> bool:
+        """The asked noun is one a description answers: the head of "有什么特点", or the noun before a
+        closing 是/为 ("经营范围为？")."""
+        noun = self.head if self.right else self.left.rstrip(ASKED_NOUN_END + "的")
+        return self.kind in ("entity", "") and bool(DESCRIPTION_NOUN.search(noun))
 
     def asking_terms(self) -> frozenset[str]:
         """Terms that only say what kind of answer is asked: pieces of the question word ("国人" of

@@ -81,6 +81,11 @@ def test_a_cause_and_the_other_side_of_is_are_the_asked_span(question: str, sent
 
 
 @pytest.mark.fast
+def test_a_description_runs_to_the_end_of_the_sentence() -> None:
+    span, _ = asked_span(parse_question("这种鸟有什么特点？"), "这种鸟的羽毛呈灰色，尾巴很长，喙短而尖。")
+    assert span == "这种鸟的羽毛呈灰色，尾巴很长，喙短而尖"
+
+
 def test_long_sentences_are_read_in_clauses() -> None:
     text = "，".join(f"第{i}项工作按计划完成" for i in range(30)) + "。短句。"
     units = reading_units(text)

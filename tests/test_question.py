@@ -65,6 +65,13 @@ def test_the_noun_a_determiner_governs_past_numerals_and_measure_words() -> None
     assert parse_question("这座桥由哪家公司设计？").head == "公司"
 
 
+def test_nouns_a_description_answers() -> None:
+    assert parse_question("这种鸟有什么特点？").asks_description
+    assert parse_question("该公司的经营范围为？").asks_description
+    assert not parse_question("该厂的主要产品是什么？").asks_description
+    assert not parse_question("该厂有多少名职工？").asks_description
+
+
 def test_terms_that_only_say_what_is_asked_are_not_the_subject() -> None:
     assert parse_question("张伟是哪国人？").asking_terms() == {"国人"}
     assert parse_question("新厂建在什么地方？").asking_terms() == {"地方"}
