@@ -72,6 +72,8 @@ TIME_WORDS = re.compile(
 # People are named (names_in: jieba's names and a judgment's hidden "张某某"), or called by a word for a
 # party or a role ("甲方", "原告", "申请人", "会长").
 PERSON_WORD = re.compile(r"[人者员长师家方告主手官士夫妻]$|[人者员长师家方告主手官士夫妻][，、和及与]")
+# A unit the question asks a figure in ("多少倍", "几个百分点", "多少亿元"), which the answer must give.
+ASKED_UNIT = re.compile(r"^个?(倍|百分点|元|美元|吨|公里|平方米|岁)|^[万亿]元")
 # A question asking for a rate, a share or a change, which a percentage answers.
 RATE_ASKED = re.compile(r"率|增|降|减|涨|跌|比|百分|占|幅|份额")
 # A question asking for a year, which a year's digits answer ("1988年"), not a duration ("成立20周年").
@@ -588,6 +590,9 @@ def gives_kind(span: str, question: Question) -> bool:
             return False
     if question.kind == "entity" and question.word.startswith("哪") and not names_a_thing(span, question):
         return False
+    unit = ASKED_UNIT.match(question.right) if question.kind == "number" else None
+    if unit and unit.group(1) not in span:
+        return False  # "增长了多少倍" is not answered by "增长21.6%"
     return fits_kind(added, question.kind)
 
 
@@ -603,10 +608,17 @@ def names_a_thing(span: str, question: Question) -> bool:
     return bool(head) and any(p.endswith(head[-1]) or f"{p}{head}" in span for p in named)
 
 
-def _clause_of(candidate: Candidate) -> str:
-    """The clause of the candidate's sentence that holds its span (the sentence, if it no longer does)."""
-    at = candidate.sentence.find(candidate.span)
-    return candidate.sentence if at < 0 else clause_around(candidate.sentence, at, at + len(candidate.span))
+def gives_answer(span: str, sentence: str, question: Question) -> bool:
+    """The span answers as asked: of the asked kind, and for a change, in a clause saying something
+    changed ("收入增长了多少" is not answered by the income alone). The extractive and the model's
+    answers both clear it."""
+    if not gives_kind(span, question):
+        return False
+    if asks_change(question):
+        at = sentence.find(span)
+        clause = sentence if at < 0 else clause_around(sentence, at, at + len(span))
+        return bool(CHANGE_WORD.search(span + clause))
+    return True
 
 
 def asks_change(question: Question) -> bool:
@@ -664,10 +676,8 @@ def answers_question(reading: Reading) -> bool:
     best = reading.best
     if best is None or reading.question.asks_judgement or best.contradicted:
         return False
-    if not gives_kind(best.span, reading.question):
+    if not gives_answer(best.span, best.sentence, reading.question):
         return False
-    if asks_change(reading.question) and not CHANGE_WORD.search(best.span + _clause_of(best)):
-        return False  # "收入增长了多少" is not answered by the income alone
     if reading.lexical and (best.coverage < MIN_COVERAGE or best.subject_coverage == 0):
         return False
     has_slot = bool(reading.question.left or reading.question.right)
