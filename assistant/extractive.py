@@ -72,8 +72,10 @@ TIME_WORDS = re.compile(
 # People are named (names_in: jieba's names and a judgment's hidden "张某某"), or called by a word for a
 # party or a role ("甲方", "原告", "申请人", "会长").
 PERSON_WORD = re.compile(r"[人者员长师家方告主手官士夫妻]$|[人者员长师家方告主手官士夫妻][，、和及与]")
-# A unit the question asks a figure in ("多少倍", "几个百分点", "多少亿元"), which the answer must give.
-ASKED_UNIT = re.compile(r"^个?(倍|百分点|元|美元|吨|公里|平方米|岁)|^[万亿]元")
+# A unit the question asks a figure in ("多少倍", "几个百分点", "多少亿元", "多少钱"), which the answer
+# must give: the unit itself, or for money a sum in 元 or in 万 or 亿 ("罚款8760万").
+ASKED_UNIT = re.compile(r"^个?(?:(?P<unit>倍|百分点|吨|公里|平方米|岁)|(?P<money>[万亿]?元|美元|钱))")
+MONEY = re.compile(r"元|[\d一二三四五六七八九十百千]\s*[万亿]")
 # A question asking for a rate, a share or a change, which a percentage answers.
 RATE_ASKED = re.compile(r"率|增|降|减|涨|跌|比|百分|占|幅|份额")
 # A question asking for a year, which a year's digits answer ("1988年"), not a duration ("成立20周年").
@@ -591,8 +593,8 @@ def gives_kind(span: str, question: Question) -> bool:
     if question.kind == "entity" and question.word.startswith("哪") and not names_a_thing(span, question):
         return False
     unit = ASKED_UNIT.match(question.right) if question.kind == "number" else None
-    if unit and unit.group(1) not in span:
-        return False  # "增长了多少倍" is not answered by "增长21.6%"
+    if unit and not (MONEY.search(span) if unit.group("money") else unit.group("unit") in span):
+        return False  # "增长了多少倍" is not answered by "增长21.6%", nor "罚了多少钱" by "两种"
     return fits_kind(added, question.kind)
 
 
