@@ -264,9 +264,19 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
     # mentions one is about something else ("泸定地震" read from a passage on another earthquake).
     # A document names it in any of its retrieved passages ("我市" in one, "韶关" in another).
     # (A bag of search terms for an English question has no names of its own: its words are guesses.)
+    # Not names: the noun the question word asks for ("哪座城市"), nor a word jieba joined across a
+    # possessive 的 ("张静美的代表作" read as 张静 + 美的).
     asked = question.left or question.right
     names = (
-        [n for n in names_in(question_text) if len(n) > 1 and not any(n in p or p in n for p in places)]
+        [
+            n
+            for n in names_in(question_text)
+            if len(n) > 1
+            and not any(n in p or p in n for p in places)
+            and n not in asking
+            and n != question.head
+            and not n.endswith("的")
+        ]
         if asked
         else []
     )

@@ -15,10 +15,10 @@ from .hanzi import HANZI_CHAR
 from .keyword import segment, tokenize
 
 # Question words, longest first. The group names the kind of answer they ask for. 何 asks only in
-# compounds: alone it is a surname ("何某") or part of 任何.
+# compounds: alone it is a surname ("何某") or part of 任何. "在哪个节目中" asks for the programme, not a place.
 QUESTION_WORD = re.compile(
     r"(?P<time>什么时候|什么时间|哪一年|哪年|哪一天|哪天|何时|几月几日|几时|多久|多长时间)"
-    r"|(?P<place>什么地方|哪里|哪儿|何地|何处|在哪)"
+    r"|(?P<place>什么地方|哪里|哪儿|何地|何处|在哪(?![里儿一个些种家所条部座支款项类只名位]))"
     r"|(?P<number>多少|多大|多高|多长|多远|多重|几[个件项家人名次年位种所批届倍天岁条座只张场部篇]?)"
     r"|(?P<reason>为什么|为何|何故|何以|什么原因)"
     r"|(?P<manner>怎么样|怎样|如何|怎么)"

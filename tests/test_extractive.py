@@ -158,6 +158,13 @@ def test_a_name_the_document_never_mentions_refuses(embeddings) -> None:
     assert answers_question(reading) and "93人" in reading.best.span
 
 
+def test_the_asked_noun_and_a_word_joined_across_de_are_not_names(embeddings) -> None:
+    city = [_passage("叛军首领据守藤州，与官军对峙三年。")]
+    assert not _read("叛军首领据守的是哪座城市？", city, embeddings).best.contradicted  # 城市 is asked for
+    works = [_passage("张静美出道后，代表作为《代战天使》、《青春小鸟》。")]
+    assert not _read("张静美的代表作有哪两部？", works, embeddings).best.contradicted  # not the name 美的
+
+
 def test_yes_no_questions_are_not_answered_by_a_span(embeddings) -> None:
     passages = [_passage("全市新增公园12个，改造绿道40公里。")]
     assert not answers_question(_read("全市是否新增了公园？", passages, embeddings))

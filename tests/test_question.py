@@ -38,6 +38,8 @@ pytestmark = pytest.mark.fast  # rules alone: the quick tier
         ("该厂的产品出口到哪个国家？", "place"),
         ("该厂获得了哪个国家级称号？", "entity"),
         ("该地震的震级", "number"),
+        ("他在哪个节目中演出？", "entity"),  # 在哪个节目: the programme, not a place
+        ("他在哪里工作？", "place"),
         ("何某的职业是什么？", "entity"),  # 何 is a surname here, not the question word
         ("何某受伤的原因是？", "reason"),
         ("When was the bridge opened?", "time"),
