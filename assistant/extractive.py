@@ -378,7 +378,7 @@ def asked_span(question: Question, sentence: str) -> tuple[str, float]:
             + (CAUSE_BONUS if question.kind == "reason" else DOER_BONUS) * introduced
         )
         score += 0.3 * bool(before and after and before[0] in ("left", "both") and after[0] in ("right", "both"))
-        score += 0.5 * fits_kind(span, question.kind) + 0.5 * bool(_head_noun(question, sentence, end))
+        score += 0.5 * fits_question(span, question) + 0.5 * bool(_head_noun(question, sentence, end))
         score -= 0.02 * max(0, len(span) - 20)
         # The clause's subject chooses among the runs of this sentence; it is not evidence of the slot.
         choice = score + WEIGHT_CLAUSE_SUBJECT * next(share for clause_end, share in clauses if start < clause_end)
@@ -596,16 +596,21 @@ def gives_kind(span: str, question: Question) -> bool:
     added = new_words(span, question.text)
     if YEAR_ASKED.search(question.text) and not YEAR_GIVEN.search(added):
         return False
-    if question.kind == "number" and not RATE_ASKED.search(question.text):
-        figures = [f for f in find_figures(added) if not f.is_year]
-        if figures and all(f.text.endswith("%") for f in figures):
-            return False
     if question.kind == "entity" and question.word.startswith("哪") and not names_a_thing(span, question):
         return False
     unit = ASKED_UNIT.match(question.right) if question.kind == "number" else None
     if unit and not (MONEY.search(span) if unit.group("money") else unit.group("unit") in span):
         return False  # "增长了多少倍" is not answered by "增长21.6%", nor "罚了多少钱" by "两种"
-    return fits_kind(added, question.kind)
+    return fits_question(added, question)
+
+
+def fits_question(span: str, question: Question) -> bool:
+    """Of the asked kind, and a percentage answers only a question about a rate or a change."""
+    if question.kind == "number" and not RATE_ASKED.search(question.text):
+        figures = [f for f in find_figures(span) if not f.is_year]
+        if figures and all(f.text.endswith("%") for f in figures):
+            return False
+    return fits_kind(span, question.kind)
 
 
 def names_a_thing(span: str, question: Question) -> bool:

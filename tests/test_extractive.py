@@ -86,6 +86,12 @@ def test_a_description_runs_to_the_end_of_the_sentence() -> None:
     assert span == "这种鸟的羽毛呈灰色，尾巴很长，喙短而尖"
 
 
+def test_a_count_is_not_read_from_a_percentage() -> None:
+    sentence = "2023年“端午”假期，全国国内旅游出游合计1.06亿人次，同比增长32.3%。"
+    span, _ = asked_span(parse_question("2023年端午旅游人次"), sentence)
+    assert "1.06亿人次" in span
+
+
 def test_long_sentences_are_read_in_clauses() -> None:
     text = "，".join(f"第{i}项工作按计划完成" for i in range(30)) + "。短句。"
     units = reading_units(text)
