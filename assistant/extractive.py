@@ -52,8 +52,9 @@ SPAN_END = re.compile(r"[，；;。！？!?]|,(?!\d{3})")
 # A bracketed aside after a name (its English or Latin name, an abbreviation, empty brackets) is
 # read past: "尼古拉·卡利尼奇（：Nikola Kalinić，），是一名…" reads "尼古拉·卡利尼奇，是一名…".
 ASIDE = re.compile(rf"[（(](?:[^（）(){HANZI}]*|[^（）()]*[:：][^（）()]*)[)）]")
-# Marks that open a title or a quoted name ("《波丽士大人》", "〈生命回响曲〉").
-TITLE_MARK = re.compile(r"[《〈「“\"]")
+# A title or a quoted name ("《波丽士大人》", "〈生命回响曲〉") with words in it: in the words a span adds to
+# the question, "《 》" is a title the question already named.
+TITLE = re.compile(r"[《〈「“\"][^《》〈〉「」“”\"\s]")
 # A name is short and has no words that make a clause ("这家他工作了30年的" is not a name).
 NAME_CHARS = 12
 CLAUSE_WORD = re.compile(r"[的了这那是在有和与及把被将着过]")
@@ -578,7 +579,7 @@ def fits_kind(span: str, kind: str) -> bool:
     if kind == "time":
         return bool(TIME_WORDS.search(span))
     if kind == "person":
-        return bool(_proper_names(span) or PERSON_WORD.search(span)) or "·" in span or "《" in span
+        return bool(_proper_names(span) or PERSON_WORD.search(span) or TITLE.search(span)) or "·" in span
     if kind == "place":
         return bool(_proper_names(span)) or any(PLACE_END.search(word[-1]) for word in segment(span))
     return True
@@ -617,10 +618,11 @@ def names_a_thing(span: str, question: Question) -> bool:
     """A 哪 question ("哪支球队", "哪部作品") asks for a named thing: the span holds a name or a title,
     or words of its own that the asked noun ends ("牛鬣兽科" for "哪一科", "无线电视台" for "哪个
     电视台"; not "有3条支流" for "哪三条支流")."""
-    if _proper_names(span) or TITLE_MARK.search(span):
+    added = new_words(span, question.text)
+    if _proper_names(added) or TITLE.search(added):
         return True
     head = question.head
-    pieces = new_words(span, question.text).split()
+    pieces = added.split()
     named = [p for p in pieces if len(p) <= NAME_CHARS and not CLAUSE_WORD.search(p)]
     return bool(head) and any(p.endswith(head[-1]) or f"{p}{head}" in span for p in named)
 
