@@ -58,7 +58,10 @@ TITLE = re.compile(r"[《〈「“\"][^《》〈〉「」“”\"\s]")
 # A name is short and has no words that make a clause ("这家他工作了30年的" is not a name).
 NAME_CHARS = 12
 CLAUSE_WORD = re.compile(r"[的了这那是在有和与及把被将着过]")
-CHINESE_NUMERAL = re.compile(r"[一二两三四五六七八九十百千万亿]")
+# A count in Chinese numerals is a numeral with its measure word ("五个子女", "三项"), not the 一 of 统一.
+CHINESE_COUNT = re.compile(
+    r"[一二两三四五六七八九十百千万亿零〇]+(?:[个件项家人名次元台套所位篇部条批种类届倍户间座只块张本期场岁天吨米首]|万|亿)"
+)
 # A time: a date, a year, a clock time or a duration (a figure with a unit of time; judgments write
 # hidden dates "××××年××月"), a day said relative to another, or a word that names a period
 # ("古新世晚期", "明朝", "春季"). A figure alone is a count, not a time ("1.4万名师生").
@@ -386,7 +389,8 @@ def asked_span(question: Question, sentence: str) -> tuple[str, float]:
         if best is None or choice > best[0]:
             best = (choice, score, start, end)
     if best is None or best[1] < MIN_RUN_SCORE:
-        return _strip_edges(_best_clause(sentence, question)), 0.0
+        clause = _best_clause(sentence, question)
+        return _strip_edges(_described(sentence, clause) if question.asks_description else clause), 0.0
     _, score, start, end = best
     span = _strip_edges(sentence[start:end])
     if len(span) <= 2 and start > 0 and distance[start - 1] and question.kind in ("entity", "place"):
@@ -397,10 +401,14 @@ def asked_span(question: Question, sentence: str) -> tuple[str, float]:
     span = span + _head_noun(question, sentence, end)
     clause = clause_around(sentence, start, end)
     if question.asks_description:
-        # A description runs to the end of the sentence: "鹿角分开为10-14个叉，有些甚至达至20个".
-        left = sentence.find(clause) if clause in sentence else start
-        return _strip_edges(sentence[left:]), min(1.0, score / 2)
+        return _strip_edges(_described(sentence, clause)), min(1.0, score / 2)
     return (clause if len(clause) <= CLAUSE_ANSWER_CHARS else span), min(1.0, score / 2)
+
+
+def _described(sentence: str, clause: str) -> str:
+    """A description runs from its clause to the end of the sentence: "鹿角分开为10-14个叉，有些甚至达至20个"."""
+    at = sentence.find(clause)
+    return sentence[at:] if at >= 0 else clause
 
 
 def predicate_words(question: Question) -> set[str]:
@@ -575,7 +583,8 @@ def fits_kind(span: str, kind: str) -> bool:
     if not span:
         return False
     if kind == "number":
-        return bool(re.search(r"\d", span) or CHINESE_NUMERAL.search(span))
+        # A figure, not a date's digits ("2002年1月13日" counts nothing).
+        return any(not f.is_year for f in find_figures(span)) or bool(CHINESE_COUNT.search(span))
     if kind == "time":
         return bool(TIME_WORDS.search(span))
     if kind == "person":
@@ -602,16 +611,19 @@ def gives_kind(span: str, question: Question) -> bool:
     unit = ASKED_UNIT.match(question.right) if question.kind == "number" else None
     if unit and not (MONEY.search(span) if unit.group("money") else unit.group("unit") in span):
         return False  # "增长了多少倍" is not answered by "增长21.6%", nor "罚了多少钱" by "两种"
-    return fits_question(added, question)
+    return fits_question(span if question.kind == "number" else added, question)
 
 
 def fits_question(span: str, question: Question) -> bool:
-    """Of the asked kind, and a percentage answers only a question about a rate or a change."""
-    if question.kind == "number" and not RATE_ASKED.search(question.text):
-        figures = [f for f in find_figures(span) if not f.is_year]
-        if figures and all(f.text.endswith("%") for f in figures):
-            return False
-    return fits_kind(span, question.kind)
+    """Of the asked kind. A figure question is answered by a figure the question does not give
+    (its measure word may be the question's: "五个" for "几个堂区"), and by a percentage only when
+    it asks for a rate or a change."""
+    if question.kind != "number":
+        return fits_kind(span, question.kind)
+    figures = [f for f in find_figures(span) if not f.is_year and f.text not in question.text]
+    if figures and all(f.text.endswith("%") for f in figures) and not RATE_ASKED.search(question.text):
+        return False
+    return bool(figures) or any(count not in question.text for count in CHINESE_COUNT.findall(span))
 
 
 def names_a_thing(span: str, question: Question) -> bool:

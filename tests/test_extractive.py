@@ -265,6 +265,9 @@ def test_auto_has_the_model_check_a_low_score_or_a_loosely_aligned_span() -> Non
         ("该协会成立于哪一年？", "该协会成立于1988年", True),
         ("这部动画是谁制作的？", "这部动画在同类作品中是top级别", False),  # a lower-case Latin word names no one
         ("这部动画是谁制作的？", "这部动画由Studio Ghibli制作", True),
+        ("该市划分为几个区？", "该市划分为五个区", True),  # the measure word is the question's
+        ("该厂有几个车间？", "该厂于2002年1月13日投产", False),  # a date counts nothing
+        ("该厂有几个车间？", "该厂统一管理车间", False),  # the 一 of 统一 is no count
         ("港口吞吐量增长了多少倍？", "港口吞吐量增长21.6%", False),  # the unit asked is 倍
         ("港口吞吐量增长了多少倍？", "港口吞吐量增长2.2倍", True),
         ("该公司被罚了多少钱？", "该公司实施了两种违法行为", False),  # money is a sum
