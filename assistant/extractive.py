@@ -679,9 +679,9 @@ def _best_clause(sentence: str, question: Question) -> str:
     weights = term_weights(list(question.terms), clauses)
     scored = [(coverage_of(c, weights), -i, c) for i, c in enumerate(clauses)]
     best = max(scored)
-    if question.kind == "number":
-        with_figures = [s for s in scored if find_figures(s[2])]
-        best = max(with_figures) if with_figures else best
+    if question.kind in ("number", "time"):  # the clause that holds a figure, or a time
+        of_kind = [s for s in scored if fits_question(s[2], question)]
+        best = max(of_kind) if of_kind else best
     return best[2]
 
 

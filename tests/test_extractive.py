@@ -199,12 +199,15 @@ def test_a_short_clause_is_the_answer_a_long_one_gives_only_its_span() -> None:
 
 
 @pytest.mark.fast
-def test_without_a_slot_the_clause_sharing_most_terms_is_taken_with_a_figure_for_a_count() -> None:
+def test_without_a_slot_the_clause_sharing_most_terms_is_taken_with_a_figure_or_a_time_when_asked() -> None:
     unslotted = replace(parse_question("发明专利授权量是多少？"), left="", right="")
     sentence = "全年专利申请量12000件，发明专利授权量2000件，同比增长5%。"
     assert asked_span(unslotted, sentence) == ("发明专利授权量2000件", 0.0)
     # The clause naming most terms holds no figure: a count is read from the clause that has one.
     assert asked_span(unslotted, "发明专利授权工作稳步推进，全年授权量2000件。")[0] == "全年授权量2000件"
+    # A time likewise, from the clause that has one.
+    when = replace(parse_question("新馆什么时候开放？"), left="", right="")
+    assert asked_span(when, "新馆建设顺利推进，于2019年5月开放。")[0] == "2019年5月开放"
 
 
 def _reading(question: str = "发明专利授权量是多少？", lexical: bool = True, **candidate: object) -> Reading:
