@@ -85,6 +85,9 @@ RATE_ASKED = re.compile(r"率|增|降|减|涨|跌|比|百分|占|幅|份额")
 # A question asking for a year, which a year's digits answer ("1988年"), not a duration ("成立20周年").
 YEAR_ASKED = re.compile(r"哪一?年|何年|什么年份|哪个年份|\b(?:what|which) year\b", re.IGNORECASE)
 YEAR_GIVEN = re.compile(r"\d{3,4}|[〇零一二三四五六七八九]{4}")
+# A question asking for a day, which a day of the month answers ("12月9日", "次日"), not a year.
+DAY_ASKED = re.compile(r"哪一?天|哪一?日|几月几[日号]|日期")
+DAY_GIVEN = re.compile(r"[\d一二三四五六七八九十×]+\s*[日号]|\d{1,2}[/.-]\d{1,2}|[今昨明前后当次翌][天日]|×+日")
 # Words that say a quantity changed ("增长", "下降", "提高", "翻番").
 CHANGE_WORD = re.compile(r"[增降减涨跌升翻]|提高|回落")
 # Places are named, or end in a word for a place ("伍德沃德大道9844号", "新界西北部").
@@ -606,6 +609,8 @@ def gives_kind(span: str, question: Question) -> bool:
     added = new_words(span, question.text)
     if YEAR_ASKED.search(question.text) and not YEAR_GIVEN.search(added):
         return False
+    if DAY_ASKED.search(question.text) and not DAY_GIVEN.search(added):
+        return False  # "哪一天领取" is not answered by "2013年"
     if question.kind == "entity" and question.word.startswith("哪") and not names_a_thing(span, question):
         return False
     unit = ASKED_UNIT.match(question.right) if question.kind == "number" else None

@@ -266,6 +266,8 @@ def test_auto_has_the_model_check_a_low_score_or_a_loosely_aligned_span() -> Non
         ("2020年该校招生人数增长了多少？", "招生人数增长了8.20%", True),
         ("该协会成立于哪一年？", "庆祝该协会成立20周年", False),  # a duration, not a year
         ("该协会成立于哪一年？", "该协会成立于1988年", True),
+        ("该厂哪一天领取了执照？", "该厂自2013年起领取了执照", False),  # a year is not a day
+        ("该厂哪一天领取了执照？", "该厂于2013年11月19日领取了执照", True),
         ("这部动画是谁制作的？", "这部动画在同类作品中是top级别", False),  # a lower-case Latin word names no one
         ("这部动画是谁制作的？", "这部动画由Studio Ghibli制作", True),
         ("该市划分为几个区？", "该市划分为五个区", True),  # the measure word is the question's
