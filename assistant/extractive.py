@@ -611,7 +611,7 @@ def gives_kind(span: str, question: Question) -> bool:
         return False
     if DAY_ASKED.search(question.text) and not DAY_GIVEN.search(added):
         return False  # "哪一天领取" is not answered by "2013年"
-    if question.kind == "entity" and question.word.startswith("哪") and not names_a_thing(span, question):
+    if question.asks_named_thing and not names_a_thing(span, question):
         return False
     unit = ASKED_UNIT.match(question.right) if question.kind == "number" else None
     if unit and not (MONEY.search(span) if unit.group("money") else unit.group("unit") in span):
@@ -632,7 +632,7 @@ def fits_question(span: str, question: Question) -> bool:
 
 
 def names_a_thing(span: str, question: Question) -> bool:
-    """A 哪 question ("哪支球队", "哪部作品") asks for a named thing: the span holds a name or a title,
+    """A question for a named thing ("哪支球队", "什么单位") is answered by a name or a title,
     or words of its own that the asked noun ends ("牛鬣兽科" for "哪一科", "无线电视台" for "哪个
     电视台"; not "有3条支流" for "哪三条支流")."""
     added = new_words(span, question.text)

@@ -46,6 +46,11 @@ ANSWER_NOUN = {
 DESCRIPTION_NOUN = re.compile(
     r"(?:特点|特征|特色|内容|职责|范围|作用|功能|用途|结果|情况|表现|症状|诊断|意思|含义|定义|规定|要求|措施|经过|过程)$"
 )
+# Nouns whose members have names: "什么单位" asks for one by its name.
+NAMED_NOUN = re.compile(
+    r"(?:单位|公司|机构|组织|部门|企业|集团|学校|大学|医院|银行|法院|球队|俱乐部|电视台|电台|报社|网站|平台|品牌|牌子"
+    r"|作品|电影|影片|电视剧|小说|歌曲|专辑|节目|游戏|城市|国家|省份|车站|机场)$"
+)
 # Verbs ending before 为 ("称为", "成为", "改为"): "称为什么" asks for a name, not a reason.
 COPULA_VERB_ENDS = "称成作改名视译列定分认选"
 # A question without a question word ends with the asked noun, or with 是/为 after it ("负责人是？").
@@ -102,6 +107,14 @@ class Question:
         closing 是/为 ("经营范围为？")."""
         noun = self.head if self.right else self.left.rstrip(ASKED_NOUN_END + "的")
         return self.kind in ("entity", "") and bool(DESCRIPTION_NOUN.search(noun))
+
+    @property
+    def asks_named_thing(self) -> bool:
+        """A determiner asks for one thing with a name: "哪支球队", and "什么单位" when the noun is one
+        whose members have names (a company, a school, a film), not "什么特点"."""
+        if self.kind != "entity" or not self.right:
+            return False
+        return self.word.startswith("哪") or bool(NAMED_NOUN.search(self.head))
 
     def asking_terms(self) -> frozenset[str]:
         """Terms that only say what kind of answer is asked: pieces of the question word ("国人" of

@@ -284,6 +284,8 @@ def test_auto_has_the_model_check_a_low_score_or_a_loosely_aligned_span() -> Non
         ("这种鸟属于哪一科？", "这种鸟属于鹟科", True),
         ("该河有哪三条支流？", "该河有3条支流", False),  # echoes the question, names none
         ("该厂为哪部电影制作了道具？", "该厂为《长河》制作了道具", True),
+        ("他与什么单位签订了合同？", "他让下属出面签订了合同", False),  # 单位 has names; no name here
+        ("他与什么单位签订了合同？", "他与宏达建筑公司签订了合同", True),
         ("《长河》的导演是谁？", "《长河》就是一部《长河》", False),  # the title the question names is no one
         ("《长河》的导演是谁？", "《长河》由李安执导", True),
     ],

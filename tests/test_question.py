@@ -67,6 +67,12 @@ def test_the_noun_a_determiner_governs_past_numerals_and_measure_words() -> None
     assert parse_question("这座桥由哪家公司设计？").head == "公司"
 
 
+def test_determiners_that_ask_for_a_named_thing() -> None:
+    assert parse_question("这座桥由哪家公司设计？").asks_named_thing
+    assert parse_question("他与什么单位签订了合同？").asks_named_thing
+    assert not parse_question("这种鸟有什么特点？").asks_named_thing
+
+
 def test_nouns_a_description_answers() -> None:
     assert parse_question("这种鸟有什么特点？").asks_description
     assert parse_question("该公司的经营范围为？").asks_description
