@@ -121,6 +121,9 @@ DOER_BONUS = 0.3
 CAUSE_BONUS = 1.0
 # Words that introduce a cause or a purpose ("由于X，…", "…，意图X"), which a 为什么 question asks for.
 CAUSE_MARKER = re.compile(r"因为|由于|因(?![此而])|为了|鉴于|意图|旨在|以便|以免")
+# How sure a title standing right after the asked noun ("电视剧《X》") is the answer: as sure as a
+# run with question words close on both sides.
+APPOSITION_ALIGNMENT = 0.9
 # A run in a clause naming the question's whole subject gains this much over one naming none.
 WEIGHT_CLAUSE_SUBJECT = 0.6
 MIN_COVERAGE = 0.45
@@ -358,6 +361,9 @@ def asked_span(question: Question, sentence: str) -> tuple[str, float]:
     sentence = ASIDE.sub("", sentence)
     if not question.left and not question.right:
         return _strip_edges(_best_clause(sentence, question)), 0.0
+    titled = _titled_head(question, sentence)
+    if titled:
+        return titled, APPOSITION_ALIGNMENT
     distance = _shared_runs(question, sentence)
     clauses = _clause_subjects(question, sentence)
     best: tuple[float, float, int, int] | None = None
@@ -406,6 +412,15 @@ def asked_span(question: Question, sentence: str) -> tuple[str, float]:
     if question.asks_description:
         return _strip_edges(_described(sentence, clause)), min(1.0, score / 2)
     return (clause if len(clause) <= CLAUSE_ANSWER_CHARS else span), min(1.0, score / 2)
+
+
+def _titled_head(question: Question, sentence: str) -> str:
+    """The title a sentence writes right after the noun a question for a named thing asks for: "电视剧
+    《波丽士大人》" names the series "哪部电视剧" asks for."""
+    if not question.asks_named_thing or not question.head:
+        return ""
+    match = re.search(re.escape(question.head) + r"\s*([《〈「][^《》〈〉「」]+[》〉」])", sentence)
+    return match.group(1) if match else ""
 
 
 def _described(sentence: str, clause: str) -> str:

@@ -86,6 +86,11 @@ def test_a_description_runs_to_the_end_of_the_sentence() -> None:
     assert span == "这种鸟的羽毛呈灰色，尾巴很长，喙短而尖"
 
 
+def test_a_title_after_the_asked_noun_is_the_named_thing() -> None:
+    sentence = "2010年他也因在李安执导的电影《长河》中饰演警察一角而走红。"
+    assert asked_span(parse_question("他因为哪部电影而走红？"), sentence)[0] == "《长河》"
+
+
 def test_a_count_is_not_read_from_a_percentage() -> None:
     sentence = "2023年“端午”假期，全国国内旅游出游合计1.06亿人次，同比增长32.3%。"
     span, _ = asked_span(parse_question("2023年端午旅游人次"), sentence)
