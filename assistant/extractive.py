@@ -399,7 +399,7 @@ def asked_span(question: Question, sentence: str) -> tuple[str, float]:
             best = (choice, score, start, end)
     if best is None or best[1] < MIN_RUN_SCORE:
         clause = _best_clause(sentence, question)
-        return _strip_edges(_described(sentence, clause) if question.asks_description else clause), 0.0
+        return _strip_edges(_described(question, sentence, clause) if question.asks_description else clause), 0.0
     _, score, start, end = best
     span = _strip_edges(sentence[start:end])
     if len(span) <= 2 and start > 0 and distance[start - 1] and question.kind in ("entity", "place"):
@@ -410,7 +410,7 @@ def asked_span(question: Question, sentence: str) -> tuple[str, float]:
     span = span + _head_noun(question, sentence, end)
     clause = clause_around(sentence, start, end)
     if question.asks_description:
-        return _strip_edges(_described(sentence, clause)), min(1.0, score / 2)
+        return _strip_edges(_described(question, sentence, clause)), min(1.0, score / 2)
     return (clause if len(clause) <= CLAUSE_ANSWER_CHARS else span), min(1.0, score / 2)
 
 
@@ -423,10 +423,18 @@ def _titled_head(question: Question, sentence: str) -> str:
     return match.group(1) if match else ""
 
 
-def _described(sentence: str, clause: str) -> str:
-    """A description runs from its clause to the end of the sentence: "鹿角分开为10-14个叉，有些甚至达至20个"."""
+def _described(question: Question, sentence: str, clause: str) -> str:
+    """A description runs to the end of the sentence, from its clause or from an earlier one naming
+    what is described: "鹿角分开为10-14个叉，有些甚至达至20个"; "于9月18日主动投案，并如实供述"."""
     at = sentence.find(clause)
-    return sentence[at:] if at >= 0 else clause
+    if at < 0:
+        return clause
+    start = 0
+    for end, share in _clause_subjects(question, sentence):
+        if share > 0 or start >= at:
+            break
+        start = end
+    return sentence[min(at, start) :]
 
 
 def predicate_words(question: Question) -> set[str]:

@@ -84,6 +84,9 @@ def test_a_cause_and_the_other_side_of_is_are_the_asked_span(question: str, sent
 def test_a_description_runs_to_the_end_of_the_sentence() -> None:
     span, _ = asked_span(parse_question("这种鸟有什么特点？"), "这种鸟的羽毛呈灰色，尾巴很长，喙短而尖。")
     assert span == "这种鸟的羽毛呈灰色，尾巴很长，喙短而尖"
+    # From the clause naming what is described, though the span stood in a later one.
+    sentence = "被告人王某于2015年3月2日主动到公安机关投案，并如实供述其犯罪事实。"
+    assert asked_span(parse_question("被告人王某的投案情况为？"), sentence)[0].startswith("被告人王某于2015年3月2日")
 
 
 def test_a_title_after_the_asked_noun_is_the_named_thing() -> None:
