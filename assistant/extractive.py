@@ -80,6 +80,8 @@ PERSON_WORD = re.compile(r"[人者员长师家方告主手官士夫妻]$|[人者
 # must give: the unit itself, or for money a sum in 元 or in 万 or 亿 ("罚款8760万").
 ASKED_UNIT = re.compile(r"^个?(?:(?P<unit>倍|百分点|吨|公里|平方米|岁)|(?P<money>[万亿]?元|美元|钱))")
 MONEY = re.compile(r"元|[\d一二三四五六七八九十百千]\s*[万亿]")
+# An abbreviation in capitals ("NFL", "APEC") names an organisation or a thing, not a person.
+ACRONYM = re.compile(r"[A-Z0-9]{2,6}")
 # A question asking for a rate, a share or a change, which a percentage answers.
 RATE_ASKED = re.compile(r"率|增|降|减|涨|跌|比|百分|占|幅|份额")
 # A question asking for a year, which a year's digits answer ("1988年"), not a duration ("成立20周年").
@@ -614,7 +616,8 @@ def fits_kind(span: str, kind: str) -> bool:
     if kind == "time":
         return bool(TIME_WORDS.search(span))
     if kind == "person":
-        return bool(_proper_names(span) or PERSON_WORD.search(span) or TITLE.search(span)) or "·" in span
+        people = [n for n in _proper_names(span) if not ACRONYM.fullmatch(n)]
+        return bool(people or PERSON_WORD.search(span) or TITLE.search(span)) or "·" in span
     if kind == "place":
         return bool(_proper_names(span)) or any(PLACE_END.search(word[-1]) for word in segment(span))
     return True

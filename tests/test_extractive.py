@@ -278,6 +278,7 @@ def test_auto_has_the_model_check_a_low_score_or_a_loosely_aligned_span() -> Non
         ("该厂哪一天领取了执照？", "该厂于2013年11月19日领取了执照", True),
         ("这部动画是谁制作的？", "这部动画在同类作品中是top级别", False),  # a lower-case Latin word names no one
         ("这部动画是谁制作的？", "这部动画由Studio Ghibli制作", True),
+        ("本届联赛冠军是谁？", "该队拥有两个NBA冠军以及两个联赛冠军", False),  # an abbreviation is no one
         ("该市划分为几个区？", "该市划分为五个区", True),  # the measure word is the question's
         ("该厂有几个车间？", "该厂于2002年1月13日投产", False),  # a date counts nothing
         ("该厂有几个车间？", "该厂统一管理车间", False),  # the 一 of 统一 is no count
