@@ -303,7 +303,8 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
         other_places = {p: _names_other_place(whole, p) for p in places}  # another city's report
         contradicted = (
             tuple(y for y in years if y not in context and years_in(context))
-            + tuple(m for m in months if m not in context and months_in(context))
+            # A month the passage never names: its figure is another period's (the year's).
+            + tuple(m for m in months if m not in context and (months_in(context) or m not in passages[index].text))
             + tuple(p for p in places if other_places[p])
             + tuple(n for n in names if n.lower() not in whole)
         )

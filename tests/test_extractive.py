@@ -150,11 +150,16 @@ def test_a_change_is_answered_only_by_a_clause_that_says_it_changed(embeddings) 
     assert answers_question(reading) and "12%" in reading.best.span
 
 
-def test_a_month_the_passage_contradicts_refuses(embeddings) -> None:
+def test_a_month_the_passage_contradicts_or_never_names_refuses(embeddings) -> None:
     march = [_passage("3月，全市新增公园12个，改造绿道40公里。")]
     assert not answers_question(_read("5月全市新增公园多少个？", march, embeddings))
     may = [_passage("5月，全市新增公园12个，改造绿道40公里。")]
     assert answers_question(_read("5月全市新增公园多少个？", may, embeddings))
+    # A passage that never names the month reports another period (the year's figure).
+    year = [_passage("全年全市新增公园12个，改造绿道40公里。")]
+    assert not answers_question(_read("5月全市新增公园多少个？", year, embeddings))
+    named_before = [_passage("5月进展顺利。全市新增公园12个，改造绿道40公里。")]
+    assert answers_question(_read("5月全市新增公园多少个？", named_before, embeddings))
 
 
 def test_a_figure_about_another_subject_is_refused(embeddings) -> None:
