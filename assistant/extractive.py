@@ -52,19 +52,44 @@ SPAN_END = re.compile(r"[，；;。！？!?]|,(?!\d{3})")
 # A bracketed aside after a name (its English or Latin name, an abbreviation, empty brackets) is
 # read past: "尼古拉·卡利尼奇（：Nikola Kalinić，），是一名…" reads "尼古拉·卡利尼奇，是一名…".
 ASIDE = re.compile(rf"[（(](?:[^（）(){HANZI}]*|[^（）()]*[:：][^（）()]*)[)）]")
-CHINESE_NUMERAL = re.compile(r"[一二两三四五六七八九十百千万亿]")
-# A time: a figure, a numbered date or duration (judgments write hidden dates "××××年××月"), or a word that names a period ("古新世晚期", "明朝", "春季").
+# A title or a quoted name ("《波丽士大人》", "〈生命回响曲〉") with words in it: in the words a span adds to
+# the question, "《 》" is a title the question already named.
+TITLE = re.compile(r"[《〈「“\"][^《》〈〉「」“”\"\s]")
+# A name is short and has no words that make a clause ("这家他工作了30年的" is not a name).
+NAME_CHARS = 12
+CLAUSE_WORD = re.compile(r"[的了这那是在有和与及把被将着过]")
+# A count in Chinese numerals is a numeral with its measure word ("五个子女", "三项"), not the 一 of 统一.
+CHINESE_COUNT = re.compile(
+    r"[一二两三四五六七八九十百千万亿零〇]+(?:[个件项家人名次元台套所位篇部条批种类届倍户间座只块张本期场岁天吨米首]|万|亿)"
+)
+# A time: a date, a year, a clock time or a duration (a figure with a unit of time; judgments write
+# hidden dates "××××年××月"), a day said relative to another, or a word that names a period
+# ("古新世晚期", "明朝", "春季"). A figure alone is a count, not a time ("1.4万名师生").
 TIME_WORDS = re.compile(
-    r"\d|[一二两三四五六七八九十百千零〇×]+个?(?:[年月日号天周]|小时|分钟|星期)|世纪|年代|时期|[初中末晚早]期|期间|前夕|朝|[春夏秋冬]季|季度|[上中下]旬"
+    r"[\d一二两三四五六七八九十百千零〇×]+\s*[多余]?个?(?:[年月日号天周时点分秒]|小时|分钟|星期|世纪)"
+    r"|(?<!\d)(?:1[0-9]|20)\d{2}(?!\d)|\d{1,2}[:：]\d{2}"
+    r"|[今去明前昨后上下本同次当]年|[今昨明前后当次翌]天|[今昨明当次翌]日|当[晚时]|凌晨|[上下中]午|傍晚|晚上|夜间|清晨|早上"
+    r"|[周星期][一二三四五六日天末]|元旦|春节|除夕"
+    r"|世纪|年代|时期|[初中末晚早]期|期间|前夕|朝|[春夏秋冬]季|季度|[上中下]旬"
+    r"|\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b"
 )
 # People are named (names_in: jieba's names and a judgment's hidden "张某某"), or called by a word for a
 # party or a role ("甲方", "原告", "申请人", "会长").
 PERSON_WORD = re.compile(r"[人者员长师家方告主手官士夫妻]$|[人者员长师家方告主手官士夫妻][，、和及与]")
+# A unit the question asks a figure in ("多少倍", "几个百分点", "多少亿元", "多少钱"), which the answer
+# must give: the unit itself, or for money a sum in 元 or in 万 or 亿 ("罚款8760万").
+ASKED_UNIT = re.compile(r"^个?(?:(?P<unit>倍|百分点|吨|公里|平方米|岁)|(?P<money>[万亿]?元|美元|钱))")
+MONEY = re.compile(r"元|[\d一二三四五六七八九十百千]\s*[万亿]")
+# An abbreviation in capitals ("NFL", "APEC") names an organisation or a thing, not a person.
+ACRONYM = re.compile(r"[A-Z0-9]{2,6}")
 # A question asking for a rate, a share or a change, which a percentage answers.
 RATE_ASKED = re.compile(r"率|增|降|减|涨|跌|比|百分|占|幅|份额")
 # A question asking for a year, which a year's digits answer ("1988年"), not a duration ("成立20周年").
 YEAR_ASKED = re.compile(r"哪一?年|何年|什么年份|哪个年份|\b(?:what|which) year\b", re.IGNORECASE)
 YEAR_GIVEN = re.compile(r"\d{3,4}|[〇零一二三四五六七八九]{4}")
+# A question asking for a day, which a day of the month answers ("12月9日", "次日"), not a year.
+DAY_ASKED = re.compile(r"哪一?天|哪一?日|几月几[日号]|日期")
+DAY_GIVEN = re.compile(r"[\d一二三四五六七八九十×]+\s*[日号]|\d{1,2}[/.-]\d{1,2}|[今昨明前后当次翌][天日]|×+日")
 # Words that say a quantity changed ("增长", "下降", "提高", "翻番").
 CHANGE_WORD = re.compile(r"[增降减涨跌升翻]|提高|回落")
 # Places are named, or end in a word for a place ("伍德沃德大道9844号", "新界西北部").
@@ -98,6 +123,9 @@ DOER_BONUS = 0.3
 CAUSE_BONUS = 1.0
 # Words that introduce a cause or a purpose ("由于X，…", "…，意图X"), which a 为什么 question asks for.
 CAUSE_MARKER = re.compile(r"因为|由于|因(?![此而])|为了|鉴于|意图|旨在|以便|以免")
+# How sure a title standing right after the asked noun ("电视剧《X》") is the answer: as sure as a
+# run with question words close on both sides.
+APPOSITION_ALIGNMENT = 0.9
 # A run in a clause naming the question's whole subject gains this much over one naming none.
 WEIGHT_CLAUSE_SUBJECT = 0.6
 MIN_COVERAGE = 0.45
@@ -248,9 +276,19 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
     # mentions one is about something else ("泸定地震" read from a passage on another earthquake).
     # A document names it in any of its retrieved passages ("我市" in one, "韶关" in another).
     # (A bag of search terms for an English question has no names of its own: its words are guesses.)
+    # Not names: the noun the question word asks for ("哪座城市"), nor a word jieba joined across a
+    # possessive 的 ("张静美的代表作" read as 张静 + 美的).
     asked = question.left or question.right
     names = (
-        [n for n in names_in(question_text) if len(n) > 1 and not any(n in p or p in n for p in places)]
+        [
+            n
+            for n in names_in(question_text)
+            if len(n) > 1
+            and not any(n in p or p in n for p in places)
+            and n not in asking
+            and n != question.head
+            and not n.endswith("的")
+        ]
         if asked
         else []
     )
@@ -265,7 +303,8 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
         other_places = {p: _names_other_place(whole, p) for p in places}  # another city's report
         contradicted = (
             tuple(y for y in years if y not in context and years_in(context))
-            + tuple(m for m in months if m not in context and months_in(context))
+            # A month the passage never names: its figure is another period's (the year's).
+            + tuple(m for m in months if m not in context and (months_in(context) or m not in passages[index].text))
             + tuple(p for p in places if other_places[p])
             + tuple(n for n in names if n.lower() not in whole)
         )
@@ -325,6 +364,9 @@ def asked_span(question: Question, sentence: str) -> tuple[str, float]:
     sentence = ASIDE.sub("", sentence)
     if not question.left and not question.right:
         return _strip_edges(_best_clause(sentence, question)), 0.0
+    titled = _titled_head(question, sentence)
+    if titled:
+        return titled, APPOSITION_ALIGNMENT
     distance = _shared_runs(question, sentence)
     clauses = _clause_subjects(question, sentence)
     best: tuple[float, float, int, int] | None = None
@@ -352,14 +394,15 @@ def asked_span(question: Question, sentence: str) -> tuple[str, float]:
             + (CAUSE_BONUS if question.kind == "reason" else DOER_BONUS) * introduced
         )
         score += 0.3 * bool(before and after and before[0] in ("left", "both") and after[0] in ("right", "both"))
-        score += 0.5 * fits_kind(span, question.kind) + 0.5 * bool(_head_noun(question, sentence, end))
+        score += 0.5 * fits_question(span, question) + 0.5 * bool(_head_noun(question, sentence, end))
         score -= 0.02 * max(0, len(span) - 20)
         # The clause's subject chooses among the runs of this sentence; it is not evidence of the slot.
         choice = score + WEIGHT_CLAUSE_SUBJECT * next(share for clause_end, share in clauses if start < clause_end)
         if best is None or choice > best[0]:
             best = (choice, score, start, end)
     if best is None or best[1] < MIN_RUN_SCORE:
-        return _strip_edges(_best_clause(sentence, question)), 0.0
+        clause = _best_clause(sentence, question)
+        return _strip_edges(_described(question, sentence, clause) if question.asks_description else clause), 0.0
     _, score, start, end = best
     span = _strip_edges(sentence[start:end])
     if len(span) <= 2 and start > 0 and distance[start - 1] and question.kind in ("entity", "place"):
@@ -369,7 +412,32 @@ def asked_span(question: Question, sentence: str) -> tuple[str, float]:
         span = _strip_edges(sentence[start:end])
     span = span + _head_noun(question, sentence, end)
     clause = clause_around(sentence, start, end)
+    if question.asks_description:
+        return _strip_edges(_described(question, sentence, clause)), min(1.0, score / 2)
     return (clause if len(clause) <= CLAUSE_ANSWER_CHARS else span), min(1.0, score / 2)
+
+
+def _titled_head(question: Question, sentence: str) -> str:
+    """The title a sentence writes right after the noun a question for a named thing asks for: "电视剧
+    《波丽士大人》" names the series "哪部电视剧" asks for."""
+    if not question.asks_named_thing or not question.head:
+        return ""
+    match = re.search(re.escape(question.head) + r"\s*([《〈「][^《》〈〉「」]+[》〉」])", sentence)
+    return match.group(1) if match else ""
+
+
+def _described(question: Question, sentence: str, clause: str) -> str:
+    """A description runs to the end of the sentence, from its clause or from an earlier one naming
+    what is described: "鹿角分开为10-14个叉，有些甚至达至20个"; "于9月18日主动投案，并如实供述"."""
+    at = sentence.find(clause)
+    if at < 0:
+        return clause
+    start = 0
+    for end, share in _clause_subjects(question, sentence):
+        if share > 0 or start >= at:
+            break
+        start = end
+    return sentence[min(at, start) :]
 
 
 def predicate_words(question: Question) -> set[str]:
@@ -544,11 +612,13 @@ def fits_kind(span: str, kind: str) -> bool:
     if not span:
         return False
     if kind == "number":
-        return bool(re.search(r"\d", span) or CHINESE_NUMERAL.search(span))
+        # A figure, not a date's digits ("2002年1月13日" counts nothing).
+        return any(not f.is_year for f in find_figures(span)) or bool(CHINESE_COUNT.search(span))
     if kind == "time":
         return bool(TIME_WORDS.search(span))
     if kind == "person":
-        return bool(_proper_names(span) or PERSON_WORD.search(span)) or "·" in span or "《" in span
+        people = [n for n in _proper_names(span) if not ACRONYM.fullmatch(n)]
+        return bool(people or PERSON_WORD.search(span) or TITLE.search(span)) or "·" in span
     if kind == "place":
         return bool(_proper_names(span)) or any(PLACE_END.search(word[-1]) for word in segment(span))
     return True
@@ -566,17 +636,52 @@ def gives_kind(span: str, question: Question) -> bool:
     added = new_words(span, question.text)
     if YEAR_ASKED.search(question.text) and not YEAR_GIVEN.search(added):
         return False
-    if question.kind == "number" and not RATE_ASKED.search(question.text):
-        figures = [f for f in find_figures(added) if not f.is_year]
-        if figures and all(f.text.endswith("%") for f in figures):
-            return False
-    return fits_kind(added, question.kind)
+    if DAY_ASKED.search(question.text) and not DAY_GIVEN.search(added):
+        return False  # "哪一天领取" is not answered by "2013年"
+    if question.asks_named_thing and not names_a_thing(span, question):
+        return False
+    unit = ASKED_UNIT.match(question.right) if question.kind == "number" else None
+    if unit and not (MONEY.search(span) if unit.group("money") else unit.group("unit") in span):
+        return False  # "增长了多少倍" is not answered by "增长21.6%", nor "罚了多少钱" by "两种"
+    return fits_question(span if question.kind == "number" else added, question)
 
 
-def _clause_of(candidate: Candidate) -> str:
-    """The clause of the candidate's sentence that holds its span (the sentence, if it no longer does)."""
-    at = candidate.sentence.find(candidate.span)
-    return candidate.sentence if at < 0 else clause_around(candidate.sentence, at, at + len(candidate.span))
+def fits_question(span: str, question: Question) -> bool:
+    """Of the asked kind. A figure question is answered by a figure the question does not give
+    (its measure word may be the question's: "五个" for "几个堂区"), and by a percentage only when
+    it asks for a rate or a change."""
+    if question.kind != "number":
+        return fits_kind(span, question.kind)
+    figures = [f for f in find_figures(span) if not f.is_year and f.text not in question.text]
+    if figures and all(f.text.endswith("%") for f in figures) and not RATE_ASKED.search(question.text):
+        return False
+    return bool(figures) or any(count not in question.text for count in CHINESE_COUNT.findall(span))
+
+
+def names_a_thing(span: str, question: Question) -> bool:
+    """A question for a named thing ("哪支球队", "什么单位") is answered by a name or a title,
+    or words of its own that the asked noun ends ("牛鬣兽科" for "哪一科", "无线电视台" for "哪个
+    电视台"; not "有3条支流" for "哪三条支流")."""
+    added = new_words(span, question.text)
+    if _proper_names(added) or TITLE.search(added):
+        return True
+    head = question.head
+    pieces = added.split()
+    named = [p for p in pieces if len(p) <= NAME_CHARS and not CLAUSE_WORD.search(p)]
+    return bool(head) and any(p.endswith(head[-1]) or f"{p}{head}" in span for p in named)
+
+
+def gives_answer(span: str, sentence: str, question: Question) -> bool:
+    """The span answers as asked: of the asked kind, and for a change, in a clause saying something
+    changed ("收入增长了多少" is not answered by the income alone). The extractive and the model's
+    answers both clear it."""
+    if not gives_kind(span, question):
+        return False
+    if asks_change(question):
+        at = sentence.find(span)
+        clause = sentence if at < 0 else clause_around(sentence, at, at + len(span))
+        return bool(CHANGE_WORD.search(span + clause))
+    return True
 
 
 def asks_change(question: Question) -> bool:
@@ -606,9 +711,9 @@ def _best_clause(sentence: str, question: Question) -> str:
     weights = term_weights(list(question.terms), clauses)
     scored = [(coverage_of(c, weights), -i, c) for i, c in enumerate(clauses)]
     best = max(scored)
-    if question.kind == "number":
-        with_figures = [s for s in scored if find_figures(s[2])]
-        best = max(with_figures) if with_figures else best
+    if question.kind in ("number", "time"):  # the clause that holds a figure, or a time
+        of_kind = [s for s in scored if fits_question(s[2], question)]
+        best = max(of_kind) if of_kind else best
     return best[2]
 
 
@@ -634,10 +739,8 @@ def answers_question(reading: Reading) -> bool:
     best = reading.best
     if best is None or reading.question.asks_judgement or best.contradicted:
         return False
-    if not gives_kind(best.span, reading.question):
+    if not gives_answer(best.span, best.sentence, reading.question):
         return False
-    if asks_change(reading.question) and not CHANGE_WORD.search(best.span + _clause_of(best)):
-        return False  # "收入增长了多少" is not answered by the income alone
     if reading.lexical and (best.coverage < MIN_COVERAGE or best.subject_coverage == 0):
         return False
     has_slot = bool(reading.question.left or reading.question.right)

@@ -24,7 +24,7 @@ from .extractive import (
     Candidate,
     Reading,
     clause_around,
-    gives_kind,
+    gives_answer,
     predicate_words,
     subject_share_at,
     with_span,
@@ -87,8 +87,8 @@ def model_reading(reading: Reading, question: str, chat_model) -> tuple[Candidat
         raise AssistantError(f"the clause of {located!r} names nothing the question asks about")
     if not clause_holds_predicate(located, chosen.sentence, reading):
         raise AssistantError(f"the clause of {located!r} is not the one that says what was asked")
-    if not gives_kind(located, reading.question):
-        raise AssistantError(f"the model's words {located!r} are not a {reading.question.kind} answer")
+    if not gives_answer(located, chosen.sentence, reading.question):
+        raise AssistantError(f"the model's words {located!r} are not a {reading.question.kind} answer as asked")
     if not about_the_question(chosen, reading):
         raise AssistantError(f"the sentence holding {located!r} is not about what was asked")
     checks = [*checks, "the words stand in the chosen sentence", "subject checked"]

@@ -14,15 +14,16 @@ from dataclasses import dataclass
 from .hanzi import HANZI_CHAR
 from .keyword import segment, tokenize
 
-# Question words, longest first. The group names the kind of answer they ask for.
+# Question words, longest first. The group names the kind of answer they ask for. 何 asks only in
+# compounds: alone it is a surname ("何某") or part of 任何. "在哪个节目中" asks for the programme, not a place.
 QUESTION_WORD = re.compile(
     r"(?P<time>什么时候|什么时间|哪一年|哪年|哪一天|哪天|何时|几月几日|几时|多久|多长时间)"
-    r"|(?P<place>什么地方|哪里|哪儿|何地|何处|在哪)"
+    r"|(?P<place>什么地方|哪里|哪儿|何地|何处|在哪(?![里儿一个些种家所条部座支款项类只名位]))"
     r"|(?P<number>多少|多大|多高|多长|多远|多重|几[个件项家人名次年位种所批届倍天岁条座只张场部篇]?)"
-    r"|(?P<reason>为什么|为何|何故|什么原因)"
+    r"|(?P<reason>为什么|为何|何故|何以|什么原因)"
     r"|(?P<manner>怎么样|怎样|如何|怎么)"
     r"|(?P<person>谁|何人|哪位)"
-    r"|(?P<entity>什么|何种|哪[个些种家国所条部座支款项类只名]?|何)"
+    r"|(?P<entity>什么|何种|何物|何事|何意|哪[个些种家国所条部座支款项类只名]?)"
 )
 # A question that asks for a judgement ("是否", "…吗？") rather than for something the text states.
 YES_NO = re.compile(r"是否|是不是|有没有|有无|能否|可否|吗[？?]?$|(?<![什怎这那多])么[？?]?$")
@@ -31,14 +32,25 @@ ANSWER_NOUN = {
     "time": re.compile(r"(?:时间|日期|年份|时候|期限|时间段)$"),
     # A noun ending in 地 or 国 names a place ("所在地", "目的地", "东道国").
     "place": re.compile(r"(?:[地国]|地点|地址|位置|首都|国籍)$"),
-    # A noun ending in 数, 量, 率 or 额 names a count, an amount, a rate ("病例数", "出口量", "失业率").
-    "number": re.compile(r"(?:[数量率额]|人次|比例|比重|增速|增幅|规模|价格|收入|产值)$"),
+    # A noun ending in 数, 量, 率, 额 or 级 names a count, an amount, a rate, a grade ("病例数", "出口量",
+    # "失业率", "震级").
+    "number": re.compile(r"(?:[数量率额级]|人次|比例|比重|增速|增幅|规模|价格|收入|产值)$"),
     # A noun ending in 人, 者, 员, 长 or 主 names a person ("负责人", "作者", "市长", "得主"); so do the
     # placings of a contest ("冠军"), which may also be a team.
     "person": re.compile(r"(?:[人者员长主]|冠军|亚军|季军)$"),
     "reason": re.compile(r"(?:原因|理由|缘由|缘故|动机|目的)$"),
     "manner": re.compile(r"(?:方式|方法|途径|手段)$"),
 }
+# Nouns that ask for a description ("有什么特点", "经营范围为？"): the answer is the whole predicate
+# that describes, which runs over several clauses, not the first clause of it.
+DESCRIPTION_NOUN = re.compile(
+    r"(?:特点|特征|特色|内容|职责|范围|作用|功能|用途|结果|情况|表现|症状|诊断|意思|含义|定义|规定|要求|措施|经过|过程)$"
+)
+# Nouns whose members have names: "什么单位" asks for one by its name.
+NAMED_NOUN = re.compile(
+    r"(?:单位|公司|机构|组织|部门|企业|集团|学校|大学|医院|银行|法院|球队|俱乐部|电视台|电台|报社|网站|平台|品牌|牌子"
+    r"|作品|电影|影片|电视剧|小说|歌曲|专辑|节目|游戏|城市|国家|省份|车站|机场)$"
+)
 # Verbs ending before 为 ("称为", "成为", "改为"): "称为什么" asks for a name, not a reason.
 COPULA_VERB_ENDS = "称成作改名视译列定分认选"
 # A question without a question word ends with the asked noun, or with 是/为 after it ("负责人是？").
@@ -55,6 +67,9 @@ ENGLISH_KIND = re.compile(
     re.IGNORECASE,
 )
 ENGLISH_YES_NO = re.compile(r"^\s*(?:is|are|was|were|do|does|did|can|could|has|have|had|will|would|should)\b", re.I)
+# Numerals and measure words between a determiner and its noun ("哪一科", "哪三条支流").
+NUMERAL_CHARS = "一二两三四五六七八九十几"
+COUNTING_CHARS = NUMERAL_CHARS + "个些种家国所条部座支款项类只名位"
 # Function characters that join the slot to its context; they are not part of the answer.
 SLOT_EDGE = "是为有了的在于由被将把对从向与和及等即系：:，,、 "
 QUESTION_END = "？?。.!！ \n"
@@ -71,6 +86,35 @@ class Question:
     @property
     def asks_judgement(self) -> bool:
         return self.kind == "yesno"
+
+    @property
+    def word(self) -> str:
+        """The question word, between the slot's left and right context ("" without a slot)."""
+        stripped = self.text.strip().rstrip(QUESTION_END)
+        if not (self.left or self.right) or not stripped.startswith(self.left):
+            return ""
+        return stripped[len(self.left) : len(stripped) - len(self.right)]
+
+    @property
+    def head(self) -> str:
+        """The noun a determiner question word governs, past numerals and measure words ("哪三条*支流*")."""
+        words = segment(self.right) if self.right else []
+        return next((w.lstrip(NUMERAL_CHARS) for w in words if w.strip(COUNTING_CHARS)), "")
+
+    @property
+    def asks_description(self) -> bool:
+        """The asked noun is one a description answers: the head of "有什么特点", or the noun before a
+        closing 是/为 ("经营范围为？")."""
+        noun = self.head if self.right else self.left.rstrip(ASKED_NOUN_END + "的")
+        return self.kind in ("entity", "") and bool(DESCRIPTION_NOUN.search(noun))
+
+    @property
+    def asks_named_thing(self) -> bool:
+        """A determiner asks for one thing with a name: "哪支球队", and "什么单位" when the noun is one
+        whose members have names (a company, a school, a film), not "什么特点"."""
+        if self.kind != "entity" or not self.right:
+            return False
+        return self.word.startswith("哪") or bool(NAMED_NOUN.search(self.head))
 
     def asking_terms(self) -> frozenset[str]:
         """Terms that only say what kind of answer is asked: pieces of the question word ("国人" of

@@ -81,6 +81,25 @@ def test_a_cause_and_the_other_side_of_is_are_the_asked_span(question: str, sent
 
 
 @pytest.mark.fast
+def test_a_description_runs_to_the_end_of_the_sentence() -> None:
+    span, _ = asked_span(parse_question("这种鸟有什么特点？"), "这种鸟的羽毛呈灰色，尾巴很长，喙短而尖。")
+    assert span == "这种鸟的羽毛呈灰色，尾巴很长，喙短而尖"
+    # From the clause naming what is described, though the span stood in a later one.
+    sentence = "被告人王某于2015年3月2日主动到公安机关投案，并如实供述其犯罪事实。"
+    assert asked_span(parse_question("被告人王某的投案情况为？"), sentence)[0].startswith("被告人王某于2015年3月2日")
+
+
+def test_a_title_after_the_asked_noun_is_the_named_thing() -> None:
+    sentence = "2010年他也因在李安执导的电影《长河》中饰演警察一角而走红。"
+    assert asked_span(parse_question("他因为哪部电影而走红？"), sentence)[0] == "《长河》"
+
+
+def test_a_count_is_not_read_from_a_percentage() -> None:
+    sentence = "2023年“端午”假期，全国国内旅游出游合计1.06亿人次，同比增长32.3%。"
+    span, _ = asked_span(parse_question("2023年端午旅游人次"), sentence)
+    assert "1.06亿人次" in span
+
+
 def test_long_sentences_are_read_in_clauses() -> None:
     text = "，".join(f"第{i}项工作按计划完成" for i in range(30)) + "。短句。"
     units = reading_units(text)
@@ -131,11 +150,16 @@ def test_a_change_is_answered_only_by_a_clause_that_says_it_changed(embeddings) 
     assert answers_question(reading) and "12%" in reading.best.span
 
 
-def test_a_month_the_passage_contradicts_refuses(embeddings) -> None:
+def test_a_month_the_passage_contradicts_or_never_names_refuses(embeddings) -> None:
     march = [_passage("3月，全市新增公园12个，改造绿道40公里。")]
     assert not answers_question(_read("5月全市新增公园多少个？", march, embeddings))
     may = [_passage("5月，全市新增公园12个，改造绿道40公里。")]
     assert answers_question(_read("5月全市新增公园多少个？", may, embeddings))
+    # A passage that never names the month reports another period (the year's figure).
+    year = [_passage("全年全市新增公园12个，改造绿道40公里。")]
+    assert not answers_question(_read("5月全市新增公园多少个？", year, embeddings))
+    named_before = [_passage("5月进展顺利。全市新增公园12个，改造绿道40公里。")]
+    assert answers_question(_read("5月全市新增公园多少个？", named_before, embeddings))
 
 
 def test_a_figure_about_another_subject_is_refused(embeddings) -> None:
@@ -151,6 +175,13 @@ def test_a_name_the_document_never_mentions_refuses(embeddings) -> None:
     same = [_passage("丽江地震发生后，救援队连夜赶到。"), _passage("地震共造成93人遇难，25人失联。")]
     reading = _read("丽江地震造成多少人遇难？", same, embeddings)
     assert answers_question(reading) and "93人" in reading.best.span
+
+
+def test_the_asked_noun_and_a_word_joined_across_de_are_not_names(embeddings) -> None:
+    city = [_passage("叛军首领据守藤州，与官军对峙三年。")]
+    assert not _read("叛军首领据守的是哪座城市？", city, embeddings).best.contradicted  # 城市 is asked for
+    works = [_passage("张静美出道后，代表作为《代战天使》、《青春小鸟》。")]
+    assert not _read("张静美的代表作有哪两部？", works, embeddings).best.contradicted  # not the name 美的
 
 
 def test_yes_no_questions_are_not_answered_by_a_span(embeddings) -> None:
@@ -181,12 +212,15 @@ def test_a_short_clause_is_the_answer_a_long_one_gives_only_its_span() -> None:
 
 
 @pytest.mark.fast
-def test_without_a_slot_the_clause_sharing_most_terms_is_taken_with_a_figure_for_a_count() -> None:
+def test_without_a_slot_the_clause_sharing_most_terms_is_taken_with_a_figure_or_a_time_when_asked() -> None:
     unslotted = replace(parse_question("发明专利授权量是多少？"), left="", right="")
     sentence = "全年专利申请量12000件，发明专利授权量2000件，同比增长5%。"
     assert asked_span(unslotted, sentence) == ("发明专利授权量2000件", 0.0)
     # The clause naming most terms holds no figure: a count is read from the clause that has one.
     assert asked_span(unslotted, "发明专利授权工作稳步推进，全年授权量2000件。")[0] == "全年授权量2000件"
+    # A time likewise, from the clause that has one.
+    when = replace(parse_question("新馆什么时候开放？"), left="", right="")
+    assert asked_span(when, "新馆建设顺利推进，于2019年5月开放。")[0] == "2019年5月开放"
 
 
 def _reading(question: str = "发明专利授权量是多少？", lexical: bool = True, **candidate: object) -> Reading:
@@ -245,8 +279,29 @@ def test_auto_has_the_model_check_a_low_score_or_a_loosely_aligned_span() -> Non
         ("2020年该校招生人数增长了多少？", "招生人数增长了8.20%", True),
         ("该协会成立于哪一年？", "庆祝该协会成立20周年", False),  # a duration, not a year
         ("该协会成立于哪一年？", "该协会成立于1988年", True),
+        ("该厂哪一天领取了执照？", "该厂自2013年起领取了执照", False),  # a year is not a day
+        ("该厂哪一天领取了执照？", "该厂于2013年11月19日领取了执照", True),
         ("这部动画是谁制作的？", "这部动画在同类作品中是top级别", False),  # a lower-case Latin word names no one
         ("这部动画是谁制作的？", "这部动画由Studio Ghibli制作", True),
+        ("本届联赛冠军是谁？", "该队拥有两个NBA冠军以及两个联赛冠军", False),  # an abbreviation is no one
+        ("该市划分为几个区？", "该市划分为五个区", True),  # the measure word is the question's
+        ("该厂有几个车间？", "该厂于2002年1月13日投产", False),  # a date counts nothing
+        ("该厂有几个车间？", "该厂统一管理车间", False),  # the 一 of 统一 is no count
+        ("港口吞吐量增长了多少倍？", "港口吞吐量增长21.6%", False),  # the unit asked is 倍
+        ("港口吞吐量增长了多少倍？", "港口吞吐量增长2.2倍", True),
+        ("该公司被罚了多少钱？", "该公司实施了两种违法行为", False),  # money is a sum
+        ("该公司被罚了多少钱？", "该公司被罚款8760万", True),
+        ("展会什么时候开幕？", "展会将有1.2万名观众", False),  # a count is not a time
+        ("展会什么时候开幕？", "展会将于下周一开幕", True),
+        ("这座桥由哪家公司设计？", "这家成立了30年的公司设计", False),  # a clause, not a name
+        ("这座桥由哪家公司设计？", "这座桥由宏达建筑公司设计", True),
+        ("这种鸟属于哪一科？", "这种鸟属于鹟科", True),
+        ("该河有哪三条支流？", "该河有3条支流", False),  # echoes the question, names none
+        ("该厂为哪部电影制作了道具？", "该厂为《长河》制作了道具", True),
+        ("他与什么单位签订了合同？", "他让下属出面签订了合同", False),  # 单位 has names; no name here
+        ("他与什么单位签订了合同？", "他与宏达建筑公司签订了合同", True),
+        ("《长河》的导演是谁？", "《长河》就是一部《长河》", False),  # the title the question names is no one
+        ("《长河》的导演是谁？", "《长河》由李安执导", True),
     ],
 )
 def test_the_words_a_span_adds_to_the_question_must_be_of_the_asked_kind(question: str, span: str, gives: bool) -> None:

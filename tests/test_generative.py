@@ -161,6 +161,15 @@ def test_a_figure_beside_the_asked_predicate_is_rejected(base_config: Config) ->
     assert chosen is not None and "8%" in chosen.span and "2.36" not in chosen.span
 
 
+def test_a_change_question_is_not_answered_by_the_models_amount(base_config: Config) -> None:
+    passages = [Passage("p1", "a.txt", "某市2018年工作报告", "", "全年实现旅游总收入22亿元，接待游客300万人次。", 1.0)]
+    embeddings = _embedder(base_config)
+    question = "全市旅游总收入增长了多少？"
+    reading = read(parse_question(question), passages, embeddings, embeddings.embed_query(question), "zh")
+    with pytest.raises(AssistantError, match="not a number answer as asked"):
+        model_reading(reading, question, _model("22亿元"))
+
+
 def test_the_model_may_refuse(base_config: Config) -> None:
     question, reading = _reading(base_config)
     chosen, checks = model_reading(reading, question, _model("none"))

@@ -37,6 +37,11 @@ pytestmark = pytest.mark.fast  # rules alone: the quick tier
         ("这种动物出现于什么时期？", "time"),
         ("该厂的产品出口到哪个国家？", "place"),
         ("该厂获得了哪个国家级称号？", "entity"),
+        ("该地震的震级", "number"),
+        ("他在哪个节目中演出？", "entity"),  # 在哪个节目: the programme, not a place
+        ("他在哪里工作？", "place"),
+        ("何某的职业是什么？", "entity"),  # 何 is a surname here, not the question word
+        ("何某受伤的原因是？", "reason"),
         ("When was the bridge opened?", "time"),
         ("How many workers does the factory employ?", "number"),
         ("Who designed the bridge?", "person"),
@@ -54,6 +59,25 @@ def test_words_around_the_question_word() -> None:
     assert (parsed.left, parsed.right) == ("这座桥由", "公司设计")
     assert parse_question("新产品的发布时间").left == "新产品的发布时间"
     assert parse_question("Who designed the bridge?").left == ""
+
+
+def test_the_noun_a_determiner_governs_past_numerals_and_measure_words() -> None:
+    assert parse_question("该河有哪三条支流？").head == "支流"
+    assert parse_question("这种鸟属于哪一科？").head == "科"
+    assert parse_question("这座桥由哪家公司设计？").head == "公司"
+
+
+def test_determiners_that_ask_for_a_named_thing() -> None:
+    assert parse_question("这座桥由哪家公司设计？").asks_named_thing
+    assert parse_question("他与什么单位签订了合同？").asks_named_thing
+    assert not parse_question("这种鸟有什么特点？").asks_named_thing
+
+
+def test_nouns_a_description_answers() -> None:
+    assert parse_question("这种鸟有什么特点？").asks_description
+    assert parse_question("该公司的经营范围为？").asks_description
+    assert not parse_question("该厂的主要产品是什么？").asks_description
+    assert not parse_question("该厂有多少名职工？").asks_description
 
 
 def test_terms_that_only_say_what_is_asked_are_not_the_subject() -> None:
