@@ -76,6 +76,9 @@ TIME_WORDS = re.compile(
 # People are named (names_in: jieba's names and a judgment's hidden "张某某"), or called by a word for a
 # party or a role ("甲方", "原告", "申请人", "会长").
 PERSON_WORD = re.compile(r"[人者员长师家方告主手官士夫妻]$|[人者员长师家方告主手官士夫妻][，、和及与]")
+# Measure words that count, and those of them that count people.
+MEASURE_WORDS = frozenset("个件项家人名次台套所位篇部条批种类届户间座只块张本期场")
+PEOPLE_MEASURE = frozenset("人名位")
 # A unit the question asks a figure in ("多少倍", "几个百分点", "多少亿元", "多少钱"), which the answer
 # must give: the unit itself, or for money a sum in 元 or in 万 or 亿 ("罚款8760万").
 ASKED_UNIT = re.compile(r"^个?(?:(?P<unit>倍|百分点|吨|公里|平方米|岁)|(?P<money>[万亿]?元|美元|钱))")
@@ -640,10 +643,22 @@ def gives_kind(span: str, question: Question) -> bool:
         return False  # "哪一天领取" is not answered by "2013年"
     if question.asks_named_thing and not names_a_thing(span, question):
         return False
+    if question.kind == "number" and not _counts_alike(span, question):
+        return False  # "多少项专利" is not answered by "3人"
     unit = ASKED_UNIT.match(question.right) if question.kind == "number" else None
     if unit and not (MONEY.search(span) if unit.group("money") else unit.group("unit") in span):
         return False  # "增长了多少倍" is not answered by "增长21.6%", nor "罚了多少钱" by "两种"
     return fits_question(span if question.kind == "number" else added, question)
+
+
+def _counts_alike(span: str, question: Question) -> bool:
+    """A count answers in the class of the question's measure word: people (人, 名, 位) for "多少人",
+    things for "多少项" or "几个"; a span whose counts are all of the other class does not answer."""
+    measure = question.word[-1:] if question.word.startswith("几") else question.right[:1]
+    if not measure or measure not in MEASURE_WORDS:
+        return True
+    units = [f.unit for f in find_figures(span) if f.unit and f.unit in MEASURE_WORDS]
+    return not units or any((unit in PEOPLE_MEASURE) == (measure in PEOPLE_MEASURE) for unit in units)
 
 
 def fits_question(span: str, question: Question) -> bool:

@@ -8,6 +8,7 @@ the sentence that holds it, which is how the extractive reader finds the asked s
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -95,7 +96,7 @@ class Question:
             return ""
         return stripped[len(self.left) : len(stripped) - len(self.right)]
 
-    @property
+    @functools.cached_property
     def head(self) -> str:
         """The noun a determiner question word governs, past numerals and measure words ("哪三条*支流*")."""
         words = segment(self.right) if self.right else []
@@ -121,8 +122,7 @@ class Question:
         "哪国人") and the generic noun it governs ("什么地方"), not the subject asked about."""
         if not self.left and not self.right:
             return frozenset()  # no question word to tell apart (search terms, English)
-        head = segment(self.right)[:1] if self.right else []
-        generic_head = {h for h in head if h in HEAD_NOUN_KIND}
+        generic_head = {self.head} & HEAD_NOUN_KIND.keys()
         context = f"{self.left} {self.right}"
         return frozenset(t for t in self.terms if t not in context or t in generic_head)
 

@@ -285,6 +285,8 @@ def test_auto_has_the_model_check_a_low_score_or_a_loosely_aligned_span() -> Non
         ("这部动画是谁制作的？", "这部动画由Studio Ghibli制作", True),
         ("本届联赛冠军是谁？", "该队拥有两个NBA冠军以及两个联赛冠军", False),  # an abbreviation is no one
         ("该市划分为几个区？", "该市划分为五个区", True),  # the measure word is the question's
+        ("全市授权了多少项专利？", "全市有3人荣获专利奖", False),  # people are not items
+        ("全市有多少人荣获专利奖？", "全市有3人荣获专利奖", True),
         ("该厂有几个车间？", "该厂于2002年1月13日投产", False),  # a date counts nothing
         ("该厂有几个车间？", "该厂统一管理车间", False),  # the 一 of 统一 is no count
         ("港口吞吐量增长了多少倍？", "港口吞吐量增长21.6%", False),  # the unit asked is 倍

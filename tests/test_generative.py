@@ -89,13 +89,14 @@ def test_whoever_condenses_a_follow_up_adds_no_figure(llm_config: Config) -> Non
     assert result.found and "1200" in result.text
 
 
-def _reading(base_config: Config):
-    passages = [
-        Passage("p1", "a.txt", "某市2019年工作总结", "", "全市新增公园12个，改造绿道40公里。", 1.0),
-        Passage("p2", "a.txt", "某市2019年工作总结", "", "全市接待游客3200万人次，旅游收入增长9%。", 1.0),
-    ]
+def _reading(
+    base_config: Config,
+    question: str = "全市新增公园多少个？",
+    texts: tuple[str, ...] = ("全市新增公园12个，改造绿道40公里。", "全市接待游客3200万人次，旅游收入增长9%。"),
+):
+    """The real reader's reading of a question over passages of one report."""
+    passages = [Passage(f"p{n}", "a.txt", "某市2019年工作总结", "", text, 1.0) for n, text in enumerate(texts, start=1)]
     embeddings = _embedder(base_config)
-    question = "全市新增公园多少个？"
     return question, read(parse_question(question), passages, embeddings, embeddings.embed_query(question), "zh")
 
 
@@ -113,10 +114,7 @@ def test_words_the_model_copied_are_accepted_as_the_sentence_writes_them(base_co
 
 
 def test_words_inside_the_readers_span_confirm_it(base_config: Config) -> None:
-    passages = [Passage("p1", "a.txt", "某市2018年工作报告", "", "节目由陈家明、林小雨及周文主持，每周播出一次。", 1.0)]
-    embeddings = _embedder(base_config)
-    question = "节目的主持人是谁？"
-    reading = read(parse_question(question), passages, embeddings, embeddings.embed_query(question), "zh")
+    question, reading = _reading(base_config, "节目的主持人是谁？", ("节目由陈家明、林小雨及周文主持，每周播出一次。",))
     chosen, checks = model_reading(reading, question, _model("陈家明"))
     assert chosen is not None and "陈家明、林小雨及周文" in chosen.span and "the reader's span confirmed" in checks
 
@@ -151,10 +149,9 @@ def test_a_figure_from_a_sentence_about_another_subject_is_rejected(base_config:
 
 
 def test_a_figure_beside_the_asked_predicate_is_rejected(base_config: Config) -> None:
-    passages = [Passage("p1", "a.txt", "某市2018年工作报告", "", "居民人均可支配收入2.36万元，增长8%。", 1.0)]
-    embeddings = _embedder(base_config)
-    question = "居民人均可支配收入增长了多少？"
-    reading = read(parse_question(question), passages, embeddings, embeddings.embed_query(question), "zh")
+    question, reading = _reading(
+        base_config, "居民人均可支配收入增长了多少？", ("居民人均可支配收入2.36万元，增长8%。",)
+    )
     with pytest.raises(AssistantError, match="not the one that says what was asked"):
         model_reading(reading, question, _model("2.36万元"))
     chosen, _ = model_reading(reading, question, _model("8%"))
@@ -162,10 +159,9 @@ def test_a_figure_beside_the_asked_predicate_is_rejected(base_config: Config) ->
 
 
 def test_a_change_question_is_not_answered_by_the_models_amount(base_config: Config) -> None:
-    passages = [Passage("p1", "a.txt", "某市2018年工作报告", "", "全年实现旅游总收入22亿元，接待游客300万人次。", 1.0)]
-    embeddings = _embedder(base_config)
-    question = "全市旅游总收入增长了多少？"
-    reading = read(parse_question(question), passages, embeddings, embeddings.embed_query(question), "zh")
+    question, reading = _reading(
+        base_config, "全市旅游总收入增长了多少？", ("全年实现旅游总收入22亿元，接待游客300万人次。",)
+    )
     with pytest.raises(AssistantError, match="not a number answer as asked"):
         model_reading(reading, question, _model("22亿元"))
 
