@@ -79,10 +79,6 @@ def test_other_kinds_of_report_are_answered(annual_reports: Config) -> None:
     assert report["by_group"]["kind:refuse"]["accuracy"] >= 0.55, report["failures"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known: the reader takes a subsidiary's revenue (华晟精密（越南）有限公司) for the company's (issue 9)",
-)
 def test_tables_keep_their_headers(annual_reports: Config) -> None:
     result = answer("华晟精密2022年营业收入是多少？", config=annual_reports, mode="extractive")
     assert result.sources[0].doc == "company-2022-annual-report.docx"
