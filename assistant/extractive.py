@@ -25,7 +25,7 @@ import re
 from dataclasses import dataclass, replace
 
 from .chunk import split_clauses, split_sentences
-from .figures import NUMBER_IN_DIGITS, Figure, english_figure, find_figures
+from .figures import MEASURE_WORDS, NUMBER_IN_DIGITS, Figure, english_figure, find_figures
 from .hanzi import HANZI
 from .keyword import names_in, segment, tokenize
 from .prompts import language_of, template
@@ -59,9 +59,7 @@ TITLE = re.compile(r"[《〈「“\"][^《》〈〉「」“”\"\s]")
 NAME_CHARS = 12
 CLAUSE_WORD = re.compile(r"[的了这那是在有和与及把被将着过]")
 # A count in Chinese numerals is a numeral with its measure word ("五个子女", "三项"), not the 一 of 统一.
-CHINESE_COUNT = re.compile(
-    r"[一二两三四五六七八九十百千万亿零〇]+(?:[个件项家人名次元台套所位篇部条批种类届倍户间座只块张本期场岁天吨米首]|万|亿)"
-)
+CHINESE_COUNT = re.compile(rf"[一二两三四五六七八九十百千万亿零〇]+(?:[{MEASURE_WORDS}元倍岁天吨米首]|万|亿)")
 # A time: a date, a year, a clock time or a duration (a figure with a unit of time; judgments write
 # hidden dates "××××年××月"), a day said relative to another, or a word that names a period
 # ("古新世晚期", "明朝", "春季"). A figure alone is a count, not a time ("1.4万名师生").
@@ -76,8 +74,7 @@ TIME_WORDS = re.compile(
 # People are named (names_in: jieba's names and a judgment's hidden "张某某"), or called by a word for a
 # party or a role ("甲方", "原告", "申请人", "会长").
 PERSON_WORD = re.compile(r"[人者员长师家方告主手官士夫妻]$|[人者员长师家方告主手官士夫妻][，、和及与]")
-# Measure words that count, and those of them that count people.
-MEASURE_WORDS = frozenset("个件项家人名次台套所位篇部条批种类届户间座只块张本期场")
+# The measure words that count people.
 PEOPLE_MEASURE = frozenset("人名位")
 # A unit the question asks a figure in ("多少倍", "几个百分点", "多少亿元", "多少钱"), which the answer
 # must give: the unit itself, or for money a sum in 元 or in 万 or 亿 ("罚款8760万").
@@ -405,7 +402,7 @@ def asked_span(question: Question, sentence: str) -> tuple[str, float]:
             best = (choice, score, start, end)
     if best is None or best[1] < MIN_RUN_SCORE:
         clause = _best_clause(sentence, question)
-        return _strip_edges(_described(question, sentence, clause) if question.asks_description else clause), 0.0
+        return _strip_edges(_described(sentence, clause, clauses) if question.asks_description else clause), 0.0
     _, score, start, end = best
     span = _strip_edges(sentence[start:end])
     if len(span) <= 2 and start > 0 and distance[start - 1] and question.kind in ("entity", "place"):
@@ -416,7 +413,7 @@ def asked_span(question: Question, sentence: str) -> tuple[str, float]:
     span = span + _head_noun(question, sentence, end)
     clause = clause_around(sentence, start, end)
     if question.asks_description:
-        return _strip_edges(_described(question, sentence, clause)), min(1.0, score / 2)
+        return _strip_edges(_described(sentence, clause, clauses)), min(1.0, score / 2)
     return (clause if len(clause) <= CLAUSE_ANSWER_CHARS else span), min(1.0, score / 2)
 
 
@@ -429,14 +426,14 @@ def _titled_head(question: Question, sentence: str) -> str:
     return match.group(1) if match else ""
 
 
-def _described(question: Question, sentence: str, clause: str) -> str:
+def _described(sentence: str, clause: str, clauses: list[tuple[int, float]]) -> str:
     """A description runs to the end of the sentence, from its clause or from an earlier one naming
     what is described: "鹿角分开为10-14个叉，有些甚至达至20个"; "于9月18日主动投案，并如实供述"."""
     at = sentence.find(clause)
     if at < 0:
         return clause
     start = 0
-    for end, share in _clause_subjects(question, sentence):
+    for end, share in clauses:
         if share > 0 or start >= at:
             break
         start = end
@@ -641,7 +638,7 @@ def gives_kind(span: str, question: Question) -> bool:
         return False
     if DAY_ASKED.search(question.text) and not DAY_GIVEN.search(added):
         return False  # "哪一天领取" is not answered by "2013年"
-    if question.asks_named_thing and not names_a_thing(span, question):
+    if question.asks_named_thing and not names_a_thing(span, added, question):
         return False
     if question.kind == "number" and not _counts_alike(span, question):
         return False  # "多少项专利" is not answered by "3人"
@@ -673,11 +670,10 @@ def fits_question(span: str, question: Question) -> bool:
     return bool(figures) or any(count not in question.text for count in CHINESE_COUNT.findall(span))
 
 
-def names_a_thing(span: str, question: Question) -> bool:
+def names_a_thing(span: str, added: str, question: Question) -> bool:
     """A question for a named thing ("哪支球队", "什么单位") is answered by a name or a title,
     or words of its own that the asked noun ends ("牛鬣兽科" for "哪一科", "无线电视台" for "哪个
-    电视台"; not "有3条支流" for "哪三条支流")."""
-    added = new_words(span, question.text)
+    电视台"; not "有3条支流" for "哪三条支流"). `added` is the span less the question's words (`new_words`)."""
     if _proper_names(added) or TITLE.search(added):
         return True
     head = question.head

@@ -10,12 +10,14 @@ import re
 from dataclasses import dataclass
 
 _DIGITS = r"\d+(?:,\d{3})*(?:\.\d+)?"
+# Measure words that count things or people ("12个", "3人", "五项"); a figure's unit may be one.
+MEASURE_WORDS = "个件项家人名次台套所位篇部条批种类届户间座只块张本期场"
 # A figure: optional qualifier, digits, optional magnitude and "more than" marks, optional unit.
 FIGURE = re.compile(
     rf"(?P<pre>近|约|逾|超过|将近|大约)?"
     rf"(?P<num>{_DIGITS})"
     r"(?P<approx1>多|余)?(?P<mag>万亿|千万|百万|十万|万|亿|千|百)?(?P<approx2>多|余)?"
-    r"(?P<unit>%|‰|[个件项家人名次元台套所位篇部条批种类届倍户间座只块张本期场]|大类|小项|万元|亿元|美元|平方米|公里|千米|米|吨|岁|字)?"
+    rf"(?P<unit>%|‰|[{MEASURE_WORDS}元倍]|大类|小项|万元|亿元|美元|平方米|公里|千米|米|吨|岁|字)?"
 )
 MAGNITUDE = {"百": 1e2, "千": 1e3, "万": 1e4, "十万": 1e5, "百万": 1e6, "千万": 1e7, "亿": 1e8, "万亿": 1e12}
 UNIT_EN = {
