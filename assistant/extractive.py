@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from .chunk import split_clauses, split_sentences
 from .figures import MEASURE_WORDS, NUMBER_IN_DIGITS, Figure, english_figure, find_figures
 from .hanzi import HANZI
-from .keyword import names_in, segment, tokenize
+from .keyword import leading_nouns, names_in, segment, tokenize
 from .prompts import language_of, template
 from .question import SLOT_EDGE, Question
 from .results import to_sources
@@ -469,6 +469,11 @@ def _clause_subjects(question: Question, sentence: str) -> list[tuple[int, float
         previous = share or previous
         shares.append((end, previous))
         start = end
+    # A sentence that opens with its time ("1936年，德军重新占领莱茵兰") names the subject after it:
+    # the opening clause belongs to the next clause that names one.
+    if shares and not shares[0][1] and TIME_WORDS.search(sentence[: shares[0][0]]):
+        following = next((share for _, share in shares if share), 0.0)
+        shares[0] = (shares[0][0], following)
     return shares
 
 
@@ -686,13 +691,27 @@ def gives_answer(span: str, sentence: str, question: Question) -> bool:
     """The span answers as asked: of the asked kind, and for a change, in a clause saying something
     changed ("收入增长了多少" is not answered by the income alone). The extractive and the model's
     answers both clear it."""
-    if not gives_kind(span, question):
+    if not gives_kind(span, question) or _counts_another_noun(span, sentence, question):
         return False
     if asks_change(question):
         at = sentence.find(span)
         clause = sentence if at < 0 else clause_around(sentence, at, at + len(span))
         return bool(CHANGE_WORD.search(span + clause))
     return True
+
+
+def _counts_another_noun(span: str, sentence: str, question: Question) -> bool:
+    """The count is written before a noun that is not the asked one: "多少项专利" is not answered by
+    "25个" of "25个项目". A verb after the count ("22个获奖") is no noun."""
+    head = question.head
+    at = sentence.find(span)
+    if question.kind != "number" or len(head) < 2 or at < 0:
+        return False
+    counts = [f for f in find_figures(span) if f.unit in MEASURE_WORDS]
+    if not counts:
+        return False
+    noun = leading_nouns((span + sentence[at + len(span) :])[counts[-1].end :][:NAME_CHARS])
+    return bool(noun) and not set(noun) & set(head)
 
 
 def asks_change(question: Question) -> bool:

@@ -46,7 +46,8 @@ UNIT_EN = {
 PREFIX_EN = {"近": "nearly ", "约": "about ", "大约": "about ", "将近": "nearly ", "逾": "over ", "超过": "over "}
 # A number written in digits.
 NUMBER_IN_DIGITS = re.compile(r"\d+(?:\.\d+)?")
-_YEAR_SUFFIX = re.compile(r"(?:年|年度)")
+# What makes a number a date, not a quantity: "2007年", "20世纪".
+_DATE_SUFFIX = re.compile(r"年|世纪")
 
 
 @dataclass(frozen=True)
@@ -63,12 +64,12 @@ class Figure:
 
 
 def find_figures(text: str) -> list[Figure]:
-    """Figures in order; years followed by 年 ("2007年") are skipped as dates, not quantities."""
+    """Figures in order; numbers of a date ("2007年", "20世纪", "5月") are skipped: they are no quantities."""
     figures = []
     for match in FIGURE.finditer(text):
         after = text[match.end() : match.end() + 2]
         num = float(match.group("num").replace(",", ""))
-        if not match.group("unit") and not match.group("mag") and _YEAR_SUFFIX.match(after):
+        if not match.group("unit") and not match.group("mag") and _DATE_SUFFIX.match(after):
             continue
         if text[match.end() : match.end() + 1] in ("月", "日", "号") and not match.group("unit"):
             continue

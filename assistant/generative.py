@@ -83,6 +83,8 @@ def model_reading(reading: Reading, question: str, chat_model) -> tuple[Candidat
     if holder is None:
         raise AssistantError(f"the model's words {words!r} stand in no shown sentence")
     chosen, located = holder[0], completed(holder[1], holder[0].sentence)
+    if cuts_a_number(located, chosen.sentence):
+        raise AssistantError(f"the model's words {located!r} are a piece of a longer number")
     if not clause_shares_subject(located, chosen.sentence, reading):
         raise AssistantError(f"the clause of {located!r} names nothing the question asks about")
     if not clause_holds_predicate(located, chosen.sentence, reading):
@@ -112,6 +114,15 @@ def completed(span: str, sentence: str) -> str:
         if sentence[at - 1 : at] == opening and sentence[end : end + 1] == closing:
             at, end = at - 1, end + 1
     return sentence[at:end]
+
+
+def cuts_a_number(span: str, sentence: str) -> bool:
+    """The words start or end inside a number of the sentence ("2" of "2005年")."""
+    at = sentence.find(span)
+    before, after = sentence[at - 1 : at] if at > 0 else "", sentence[at + len(span) : at + len(span) + 1]
+    return bool(span) and (
+        (span[0].isdigit() and before.isdigit()) or (span[-1].isdigit() and (after.isdigit() or after == "."))
+    )
 
 
 def clause_shares_subject(span: str, sentence: str, reading: Reading) -> bool:

@@ -65,6 +65,19 @@ def names_in(text: str) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*hidden, *(w for w in tagged if not any(w in h for h in hidden))]))
 
 
+def leading_nouns(text: str) -> str:
+    """The common nouns a text opens with ("项目" of "项目列入省市…"; "" for "获奖，…")."""
+    import jieba.posseg
+
+    _jieba()
+    nouns = []
+    for pair in jieba.posseg.cut(text):
+        if pair.flag not in ("n", "vn"):
+            break
+        nouns.append(pair.word)
+    return "".join(nouns)
+
+
 def segment(text: str) -> list[str]:
     """jieba's precise segmentation (whole words only, no sub-words)."""
     return _jieba().lcut(text)

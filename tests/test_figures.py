@@ -31,6 +31,7 @@ def test_a_figure_keeps_its_qualifier_magnitude_and_unit(text: str, figure: str,
     [
         ("2007年全年授权8524件", ["8524件"]),  # a year before 年 is a date
         ("3月5日召开第2次会议", ["2次"]),  # day and month are dates
+        ("20世纪40年代建成3座", ["3座"]),  # so are a century and a decade
         ("1.完成任务3项；2、新增5家", ["3项", "5家"]),  # list markers number items
         ("同比增长12.5%，其中发明专利1,024件", ["12.5%", "1,024件"]),
     ],

@@ -166,6 +166,18 @@ def test_a_change_question_is_not_answered_by_the_models_amount(base_config: Con
         model_reading(reading, question, _model("22亿元"))
 
 
+def test_a_piece_of_a_longer_number_is_rejected(base_config: Config) -> None:
+    question, reading = _reading(base_config, "该市曾有几支球队？", ("从2005年到2014年，该市有两支球队。",))
+    with pytest.raises(AssistantError, match="piece of a longer number"):
+        model_reading(reading, question, _model("2"))
+
+
+def test_a_time_that_opens_the_sentence_belongs_to_its_subject(base_config: Config) -> None:
+    question, reading = _reading(base_config, "德军何时重新占领莱茵兰？", ("1936年，德军重新占领莱茵兰。",))
+    chosen, checks = model_reading(reading, question, _model("1936年"))
+    assert chosen is not None and "1936年" in chosen.span and "subject checked" in checks
+
+
 def test_the_model_may_refuse(base_config: Config) -> None:
     question, reading = _reading(base_config)
     chosen, checks = model_reading(reading, question, _model("none"))
