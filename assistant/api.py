@@ -250,14 +250,20 @@ def answer_stream(
     text, found, sources, checks, used_mode = _read_passages(question, queries, retrieval, embeddings, chat_model, mode)
     if mode == "auto" and not found and chat_model is not None and not queries.reading_is_question:
         # An English question the glossary's words did not answer: the model translates it, and the
-        # translation's reading is used only when it is confident.
+        # translation is read (by the model when the reader is not confident of it).
         translated = _search_queries(condensed, generation, chat_model)
         if translated.reading_is_question:
             with store.errors():
-                retrieval = retrieve(translated.dense, generation, embeddings, config, keyword_query=translated.keyword)
-            second = _read_passages(question, translated, retrieval, embeddings, None, "extractive", confident=True)
+                second_retrieval = retrieve(
+                    translated.dense, generation, embeddings, config, keyword_query=translated.keyword
+                )
+            second = _read_passages(
+                question, translated, second_retrieval, embeddings, chat_model, mode, confident=True
+            )
             if second[1]:
                 queries, (text, found, sources, checks, used_mode) = translated, second
+            else:  # still refused: the checks say what the translation's reading found
+                checks = [*checks, *translated.checks, *second[3]]
     timings["answer"] = time.perf_counter() - tick
     timings["total"] = time.perf_counter() - started
     yield text
@@ -296,7 +302,8 @@ def _read_passages(
     if not reading_question.kind:  # a translation keeps the kind the English question word says
         reading_question = replace(reading_question, kind=asked.kind)
     reading = read(reading_question, retrieval.passages, embeddings, retrieval.query_vector, language_of(question))
-    # A translation is read only when the reading is confident: the model's wording may not be the text's.
+    # A translation is answered extractively only when the reading is confident (the model's wording may
+    # not be the text's); otherwise the model reads it.
     translated = queries.reading_is_question and language_of(queries.reading) != language_of(question)
     sure = is_confident(reading) if confident or translated else answers_question(reading)
     extractive = (
@@ -311,8 +318,9 @@ def _read_passages(
             "extractive",
         )
     # auto asks the model only about a reading of the question's own words (a term bag cannot check
-    # the model's pick) that answers without being sure of it.
-    unsure = sure and is_unsure(reading) and queries.reading_is_question
+    # the model's pick) that answers without being sure of it, or about a translation the reader is
+    # not sure of (the translation's words may not be the text's; the model reads its meaning).
+    unsure = queries.reading_is_question and ((sure and is_unsure(reading)) or (translated and not sure))
     if chat_model is None or mode == "extractive" or (mode == "auto" and not unsure):
         return (*extractive, [], "extractive")
     from .generative import model_reading

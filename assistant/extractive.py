@@ -275,7 +275,8 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
     # The names the question asks about (people, organisations, titles): a passage that never
     # mentions one is about something else ("泸定地震" read from a passage on another earthquake).
     # A document names it in any of its retrieved passages ("我市" in one, "韶关" in another).
-    # (A bag of search terms for an English question has no names of its own: its words are guesses.)
+    # (A bag of search terms for an English question, or its machine translation, has no names of its
+    # own: its spelling of a foreign name, "汤姆·皮凯蒂" for the text's "托马斯·皮凯蒂", is a guess.)
     # Not names: the noun the question word asks for ("哪座城市"), nor a word jieba joined across a
     # possessive 的 ("张静美的代表作" read as 张静 + 美的).
     asked = question.left or question.right
@@ -289,7 +290,7 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
             and n != question.head
             and not n.endswith("的")
         ]
-        if asked
+        if asked and language_of(question_text) == lang
         else []
     )
     documents: dict[str, str] = {}

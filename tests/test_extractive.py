@@ -177,6 +177,26 @@ def test_a_name_the_document_never_mentions_refuses(embeddings) -> None:
     assert answers_question(reading) and "93人" in reading.best.span
 
 
+def test_a_translations_spelling_of_a_name_is_no_evidence(embeddings) -> None:
+    passages = [_passage("经济学家托马斯·皮凯蒂对这一观点提出了挑战。")]
+    question = "汤姆·皮凯蒂的职业是什么？"  # a machine translation of an English question
+    vector = embeddings.embed_query("What is Thomas Piketty's job?")
+    assert _read(question, passages, embeddings).best.contradicted  # asked in Chinese: another person
+    assert not read(parse_question(question), passages, embeddings, vector, "en").best.contradicted
+
+
+def test_a_count_written_before_another_noun_does_not_answer(embeddings) -> None:
+    projects = [_passage("全市有25个项目列入专利示范项目。")]
+    assert not answers_question(_read("全市有多少项专利？", projects, embeddings))
+    # The noun may be written before the count, or be a compound of the asked one; a verb after it is no noun.
+    for text, question in [
+        ("全市授权专利8524件。", "全市授权了多少项专利？"),
+        ("预计多达3亿个工作岗位将被取代。", "预计有多少个岗位将被取代？"),
+        ("展团有22个获奖。", "展团有多少个项目获奖？"),
+    ]:
+        assert answers_question(_read(question, [_passage(text)], embeddings)), text
+
+
 def test_the_asked_noun_and_a_word_joined_across_de_are_not_names(embeddings) -> None:
     city = [_passage("叛军首领据守藤州，与官军对峙三年。")]
     assert not _read("叛军首领据守的是哪座城市？", city, embeddings).best.contradicted  # 城市 is asked for
