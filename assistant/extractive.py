@@ -26,7 +26,7 @@ from dataclasses import dataclass, replace
 
 from .chunk import split_clauses, split_sentences
 from .figures import MEASURE_WORDS, NUMBER_IN_DIGITS, Figure, english_figure, find_figures
-from .hanzi import HANZI
+from .hanzi import HANZI, HANZI_CHAR
 from .keyword import leading_nouns, names_in, segment, tokenize
 from .prompts import language_of, template
 from .question import SLOT_EDGE, Question
@@ -803,7 +803,10 @@ def compose(candidate: Candidate, lang: str, document: str = "") -> str:
     """The answer text in the question's language: the stated answer, then the quoted sentence."""
     if lang == "en":
         source = f" ({document})" if document else ""
-        stated = "; ".join(f"{english_figure(f)} ({f.text})" for f in candidate.figures) or f"“{candidate.span}”"
+        figures = candidate.figures
+        if any(not f.unit and HANZI_CHAR.match(candidate.span, f.end) for f in figures):
+            figures = ()  # a unit the figures do not read ("760毫米" is no "760"): the span is quoted whole
+        stated = "; ".join(f"{english_figure(f)} ({f.text})" for f in figures) or f"“{candidate.span}”"
         return template("extractive_answer", "en").format(answer=stated, sentence=candidate.sentence, source=source)
     source = f"（《{document}》）" if document else ""
     return template("extractive_answer", "zh").format(answer=candidate.span, sentence=candidate.sentence, source=source)

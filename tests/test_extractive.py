@@ -24,6 +24,7 @@ from assistant.extractive import (
     Reading,
     answers_question,
     asked_span,
+    compose,
     gives_kind,
     is_confident,
     is_instruction,
@@ -337,3 +338,17 @@ def test_a_span_far_from_the_question_words_needs_more_similarity() -> None:
     assert not answers_question(_reading(similarity=MIN_SIMILARITY["zh"] + 0.04, **weak))
     assert answers_question(_reading(similarity=MIN_SIMILARITY["zh"] + 0.05, **weak))
     assert answers_question(_reading(similarity=MIN_SIMILARITY["zh"], alignment=MIN_ALIGNMENT))
+
+
+@pytest.mark.parametrize(
+    ("span", "stated"),
+    [
+        ("8524件", "8,524 items (8524件)"),  # a unit the figures read is said in English
+        ("两条铁路在760毫米的窄轨上", "“两条铁路在760毫米的窄轨上”"),  # one they do not read: quoted whole
+        ("760毫米", "“760毫米”"),
+    ],
+)
+def test_an_english_answer_states_a_figure_only_with_its_unit(span: str, stated: str) -> None:
+    figures = tuple(find_figures(span))
+    candidate = Candidate(0, f"全市{span}。", span, figures, 1.0, 1.0, 1.0, 1.0, (), 1.0)
+    assert compose(candidate, "en").startswith(stated)
