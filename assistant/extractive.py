@@ -649,6 +649,8 @@ def gives_kind(span: str, question: Question) -> bool:
     if question.kind == "number" and not _counts_alike(span, question):
         return False  # "多少项专利" is not answered by "3人"
     unit = ASKED_UNIT.match(question.right) if question.kind == "number" else None
+    if unit and unit.group().lstrip("个") not in segment(question.right):
+        unit = None  # a word that begins like a unit: "多少个元素" asks no money
     if unit and not (MONEY.search(span) if unit.group("money") else unit.group("unit") in span):
         return False  # "增长了多少倍" is not answered by "增长21.6%", nor "罚了多少钱" by "两种"
     return fits_question(span if question.kind == "number" else added, question)

@@ -314,6 +314,7 @@ def test_auto_has_the_model_check_a_low_score_or_a_loosely_aligned_span() -> Non
         ("港口吞吐量增长了多少倍？", "港口吞吐量增长2.2倍", True),
         ("该公司被罚了多少钱？", "该公司实施了两种违法行为", False),  # money is a sum
         ("该公司被罚了多少钱？", "该公司被罚款8760万", True),
+        ("该物质由多少个元素组成？", "该物质共含4种", True),  # 元素 is no money
         ("展会什么时候开幕？", "展会将有1.2万名观众", False),  # a count is not a time
         ("展会什么时候开幕？", "展会将于下周一开幕", True),
         ("这座桥由哪家公司设计？", "这家成立了30年的公司设计", False),  # a clause, not a name
