@@ -710,7 +710,7 @@ def _counts_another_noun(span: str, sentence: str, question: Question) -> bool:
     at = sentence.find(span)
     if question.kind != "number" or len(head) < 2 or at < 0:
         return False
-    counts = [f for f in find_figures(span) if f.unit in MEASURE_WORDS]
+    counts = [f for f in find_figures(span) if not f.unit or f.unit in MEASURE_WORDS]  # bare, or with its measure word
     if not counts:
         return False
     noun = leading_nouns((span + sentence[at + len(span) :])[counts[-1].end :][:NAME_CHARS])
