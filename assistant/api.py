@@ -308,9 +308,11 @@ def _read_passages(
     # not be the text's); otherwise the model reads it.
     translated = queries.reading_is_question and language_of(queries.reading) != language_of(question)
     sure = is_confident(reading) if confident or translated else answers_question(reading)
+    # A lone item (the sentence's one name or date, not the words where the question word stands) is
+    # an answer only when the model confirms it.
     extractive = (
         answer_from(reading.best, question, retrieval.passages, reading.flagged)
-        if sure and reading.best is not None
+        if sure and reading.best is not None and not reading.best.lone
         else refuse(question, retrieval, reading.flagged)
     )
     if reading.question.asks_judgement:

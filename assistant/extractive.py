@@ -27,11 +27,11 @@ from dataclasses import dataclass, replace
 from .chunk import split_clauses, split_sentences
 from .figures import MEASURE_WORDS, NUMBER_IN_DIGITS, Figure, english_figure, find_figures
 from .hanzi import HANZI, HANZI_CHAR
-from .keyword import leading_nouns, names_in, segment, tokenize
+from .keyword import leading_nouns, names_in, names_something, segment, tokenize
 from .prompts import language_of, template
 from .question import SLOT_EDGE, Question
 from .results import to_sources
-from .retrieve import Passage, Retrieval, months_in, place_names, years_in
+from .retrieve import RELATIVE_YEARS, Passage, Retrieval, months_in, place_names, relative_years_in, years_in
 
 # Words that frame a question but say nothing about its subject.
 GENERIC_TERMS = frozenset(
@@ -84,6 +84,10 @@ MONEY = re.compile(r"元|[\d一二三四五六七八九十百千]\s*[万亿]")
 ACRONYM = re.compile(r"[A-Z0-9]{2,6}")
 # A question asking for a rate, a share or a change, which a percentage answers.
 RATE_ASKED = re.compile(r"率|增|降|减|涨|跌|比|百分|占|幅|份额")
+# A date written whole: a year, a month, a day of a month ("2013年11月19日", "5月", "2022年").
+DATE = re.compile(
+    r"(?:19|20)\d{2}年(?:(?:1[0-2]|0?[1-9])月(?:[0-3]?\d[日号])?)?|(?<!\d)(?:1[0-2]|0?[1-9])月(?:[0-3]?\d[日号])?"
+)
 # A question asking for a year, which a year's digits answer ("1988年"), not a duration ("成立20周年").
 YEAR_ASKED = re.compile(r"哪一?年|何年|什么年份|哪个年份|\b(?:what|which) year\b", re.IGNORECASE)
 YEAR_GIVEN = re.compile(r"\d{3,4}|[〇零一二三四五六七八九]{4}")
@@ -146,6 +150,9 @@ UNCONFIRMED_REFUSED_BELOW = 1.0
 # reading sent to the model): confidently wrong answers 68 → 64, unanswerable questions refused 33 → 34,
 # right answers unchanged at 147; a bar of 0.6 cost 2 right answers, 0.7 cost 5.
 WEAK_ALIGNMENT = 0.55
+# How aligned the sentence's one name or date of the asked kind is, when the span where the question word
+# stands names none: below WEAK_ALIGNMENT, so auto has the model confirm it.
+LONE_ITEM_ALIGNMENT = 0.5
 
 
 @dataclass(frozen=True)
@@ -160,6 +167,9 @@ class Candidate:
     similarity: float
     contradicted: tuple[str, ...]
     score: float
+    # The span is the sentence's one item of the asked kind, not the words where the question word
+    # stands (`lone_item`): an answer only when the model confirms it.
+    lone: bool = False
 
 
 @dataclass(frozen=True)
@@ -206,22 +216,25 @@ def similarities(embeddings, query_vector: list[float], texts: list[str]) -> lis
     return [sum(a * b for a, b in zip(query_vector, v, strict=True)) for v in vectors]
 
 
-def reading_units(text: str) -> list[str]:
+def reading_units(text: str) -> list[tuple[str, str]]:
     """Sentences, with the long ones (judgments run on for hundreds of characters without a full
-    stop) cut at clause ends into pieces a reader can quote."""
-    units: list[str] = []
+    stop) cut at clause ends into pieces a reader can quote. Each piece comes with the opening clause
+    of the sentence it was cut from ("" for the first): "今年…主要预期目标是：" says what every piece
+    of the list it opens is about."""
+    units: list[tuple[str, str]] = []
     for sentence in split_sentences(text):
         if len(sentence) <= MAX_UNIT_CHARS:
-            units.append(sentence)
+            units.append((sentence, ""))
             continue
-        piece = ""
-        for clause in split_clauses(sentence):
+        clauses = split_clauses(sentence)
+        piece, lead = "", ""
+        for clause in clauses:
             if piece and len(piece) + len(clause) > MAX_UNIT_CHARS:
-                units.append(piece)
-                piece = ""
+                units.append((piece, lead))
+                piece, lead = "", clauses[0]
             piece += clause
         if piece:
-            units.append(piece)
+            units.append((piece, lead))
     return units
 
 
@@ -239,13 +252,13 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
     lexical = language_of(question_text) == "zh"
     flagged = frozenset(i for i, p in enumerate(passages) if is_instruction(p.text))
     sentences: list[tuple[int, str]] = []
-    seen: set[str] = set()
+    leads: dict[str, str] = {}
     for index, passage in enumerate(passages[:PASSAGES_READ]):
         if index in flagged:
             continue
-        for sentence in reading_units(passage.text):
-            if sentence not in seen and len(sentence) >= 4:
-                seen.add(sentence)
+        for sentence, lead in reading_units(passage.text):
+            if sentence not in leads and len(sentence) >= 4:
+                leads[sentence] = lead
                 sentences.append((index, sentence))
     if not sentences:
         return Reading(question, lang, lexical, [], flagged)
@@ -254,6 +267,7 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
     weights = term_weights(terms, [s for _, s in sentences])
     years = years_in(question_text)
     months = months_in(question_text)
+    relative_years = relative_years_in(question_text) if lexical else []
     places = place_names(question_text) if lexical else []
     # The subject: what the question asks about, less the years, places and title words that
     # only say which document (a figure from the right report about another thing is wrong).
@@ -263,10 +277,13 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
     }
     drafts = []
     for index, sentence in sentences:
-        context = f"{passages[index].title} {passages[index].section} {sentence}"
+        context = f"{passages[index].title} {passages[index].section} {leads[sentence]} {sentence}"
         coverage = coverage_of(context, weights) + 0.02 / (1 + index)
         span, alignment = asked_span(question, sentence)
-        drafts.append((index, sentence, span, alignment, coverage, context))
+        lone = "" if gives_kind(span, question) else lone_item(sentence, question)
+        if lone:
+            span, alignment = lone, min(alignment, LONE_ITEM_ALIGNMENT)
+        drafts.append((index, sentence, span, alignment, coverage, context, bool(lone)))
     title_words = {t for index, _ in sentences for t in subject if t in passages[index].title}
     drafts.sort(key=lambda d: d[4] + WEIGHT_ALIGNMENT * d[3], reverse=True)
     shortlist = drafts[: SEMANTIC_CANDIDATES[lang]]
@@ -299,7 +316,7 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
             f"{documents.get(passage.doc, '')} {passage.title} {passage.section} {passage.text}".lower()
         )
     candidates = []
-    for (index, sentence, span, alignment, coverage, context), similarity in zip(shortlist, scores, strict=True):
+    for (index, sentence, span, alignment, coverage, context, lone), similarity in zip(shortlist, scores, strict=True):
         whole = documents[passages[index].doc]
         other_places = {p: _names_other_place(whole, p) for p in places}  # another city's report
         contradicted = (
@@ -309,8 +326,10 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
             + tuple(p for p in places if other_places[p])
             + tuple(n for n in names if n.lower() not in whole)
         )
-        unnamed = tuple(y for y in years if y not in context and not years_in(context)) + tuple(
-            p for p in places if p[:-1] not in whole and not other_places[p]
+        unnamed = (
+            tuple(y for y in years if y not in context and not years_in(context))
+            + tuple(p for p in places if p[:-1] not in whole and not other_places[p])
+            + tuple(w for w in relative_years if not any(name in context for name in RELATIVE_YEARS[w]))
         )
         figures = tuple(f for f in find_figures(span) if not f.is_year) if question.kind == "number" else ()
         about = {t: w for t, w in subject.items() if t not in title_words}
@@ -334,6 +353,7 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
                 similarity,
                 contradicted,
                 score,
+                lone,
             )
         )
     candidates.sort(key=lambda c: (not c.contradicted, c.score), reverse=True)
@@ -418,6 +438,21 @@ def asked_span(question: Question, sentence: str) -> tuple[str, float]:
     return (clause if len(clause) <= CLAUSE_ANSWER_CHARS else span), min(1.0, score / 2)
 
 
+def lone_item(sentence: str, question: Question) -> str:
+    """The sentence's one name (for 谁) or date (for 何时) that the question does not give, when the
+    span where the question word stands has none ("吴京…达到300亿元，成为首个…的演员"), or ""."""
+    if question.kind == "person":
+        items = {n for n in _proper_names(sentence) if not ACRONYM.fullmatch(n)}
+    elif question.kind == "time":
+        items = {d for d in DATE.findall(sentence) if fits_question(d, question)}
+        if YEAR_ASKED.search(question.text) or DAY_ASKED.search(question.text):
+            items = {d for d in items if gives_kind(d, question)}
+    else:
+        return ""
+    items = {item for item in items if item.lower() not in question.text.lower()}
+    return next(iter(items)) if len(items) == 1 else ""
+
+
 def _titled_head(question: Question, sentence: str) -> str:
     """The title a sentence writes right after the noun a question for a named thing asks for: "电视剧
     《波丽士大人》" names the series "哪部电视剧" asks for."""
@@ -443,7 +478,10 @@ def _described(sentence: str, clause: str, clauses: list[tuple[int, float]]) -> 
 
 def predicate_words(question: Question) -> set[str]:
     """At either end of the question, the word next to the question word: what is asked of the
-    subject ("收入增长了多少", "谁提供场地"), not which subject."""
+    subject ("收入增长了多少", "谁提供场地"), not which subject. A question without a question word
+    ends with the asked noun ("C919的交付时间"), which is no predicate."""
+    if not question.word:
+        return set()
     left, right = segment(question.left.rstrip(SLOT_EDGE)), segment(question.right.lstrip(SLOT_EDGE))
     return set(left[-1:] if not right else right[:1] if not left else [])
 
@@ -646,6 +684,8 @@ def gives_kind(span: str, question: Question) -> bool:
         return False  # "哪一天领取" is not answered by "2013年"
     if question.asks_named_thing and not names_a_thing(span, added, question):
         return False
+    if question.kind in ("entity", "") and not question.asks_description and not names_something(added):
+        return False
     if question.kind == "number" and not _counts_alike(span, question):
         return False  # "多少项专利" is not answered by "3人"
     unit = ASKED_UNIT.match(question.right) if question.kind == "number" else None
@@ -833,4 +873,5 @@ def refuse(question: str, retrieval: Retrieval, flagged: frozenset[int] = frozen
 
 def with_span(candidate: Candidate, span: str) -> Candidate:
     """The same candidate answering with another span of its sentence (the model's trim)."""
-    return replace(candidate, span=span, figures=tuple(f for f in find_figures(span) if not f.is_year))
+    figures = tuple(f for f in find_figures(span) if not f.is_year)
+    return replace(candidate, span=span, figures=figures, lone=False)

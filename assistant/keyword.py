@@ -78,6 +78,25 @@ def leading_nouns(text: str) -> str:
     return "".join(nouns)
 
 
+# jieba's tags of words that name nothing: verbs (not verbal nouns), adverbs, prepositions,
+# conjunctions, particles, pronouns, localisers and punctuation.
+EMPTY_TAGS = ("v", "d", "p", "c", "u", "r", "y", "f", "x")
+
+
+@functools.lru_cache(maxsize=8192)
+def names_something(text: str) -> bool:
+    """Any word other than a verb, adverb, preposition, conjunction, particle or pronoun ("有自己的"
+    names nothing; jieba's tags for nouns are too unsure to require one: 主任/b, 生命/vn)."""
+    import jieba.posseg
+
+    _jieba()
+    return any(
+        pair.flag == "vn" or not pair.flag.startswith(EMPTY_TAGS)
+        for pair in jieba.posseg.cut(text)
+        if pair.word.strip()
+    )
+
+
 def segment(text: str) -> list[str]:
     """jieba's precise segmentation (whole words only, no sub-words)."""
     return _jieba().lcut(text)

@@ -19,6 +19,8 @@ from .store import Generation
 
 YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 MONTH = re.compile(r"(?<![\d.])((?:1[0-2]|0?[1-9])月)")
+# A year named relative to the document's own: a question's "今年" is the report's 今年 or 本年.
+RELATIVE_YEARS = {"今年": ("今年", "本年"), "去年": ("去年", "上年", "过去一年", "过去的一年")}
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,10 @@ def reciprocal_rank_fusion(
 
 def years_in(text: str) -> list[str]:
     return sorted(set(YEAR.findall(text)))
+
+
+def relative_years_in(text: str) -> list[str]:
+    return [word for word in RELATIVE_YEARS if word in text]
 
 
 def months_in(text: str) -> list[str]:

@@ -29,6 +29,7 @@ from assistant.extractive import (
     is_confident,
     is_instruction,
     is_unsure,
+    lone_item,
     read,
     reading_units,
 )
@@ -103,9 +104,10 @@ def test_a_count_is_not_read_from_a_percentage() -> None:
 
 def test_long_sentences_are_read_in_clauses() -> None:
     text = "，".join(f"第{i}项工作按计划完成" for i in range(30)) + "。短句。"
-    units = reading_units(text)
+    units = [unit for unit, _ in reading_units(text)]
     assert len(units) > 2 and all(len(u) <= 100 for u in units[:-1]) and units[-1] == "短句。"
     assert "".join(units) == text
+    assert [lead for _, lead in reading_units(text)][:2] == ["", "第0项工作按计划完成，"]
 
 
 @pytest.mark.fast
@@ -161,6 +163,36 @@ def test_a_month_the_passage_contradicts_or_never_names_refuses(embeddings) -> N
     assert not answers_question(_read("5月全市新增公园多少个？", year, embeddings))
     named_before = [_passage("5月进展顺利。全市新增公园12个，改造绿道40公里。")]
     assert answers_question(_read("5月全市新增公园多少个？", named_before, embeddings))
+
+
+def test_this_year_is_the_sentence_that_says_this_year(embeddings) -> None:
+    passages = [_passage("过去一年，全市新增公园12个。今年，全市计划新增公园20个。")]
+    assert "20个" in _read("今年全市新增公园多少个？", passages, embeddings).best.span
+    assert "12个" in _read("去年全市新增公园多少个？", passages, embeddings).best.span
+
+
+def test_a_piece_of_a_long_sentence_is_read_with_the_sentence_opening(embeddings) -> None:
+    items = "，".join(f"第{i}类项目投资增长{i}%" for i in range(1, 12))
+    passages = [_passage(f"全年新建公园增长9%。今年的主要预期目标是：{items}，新建公园增长15%，其余指标保持稳定。")]
+    reading = _read("今年新建公园的增长目标是多少？", passages, embeddings)
+    assert answers_question(reading) and "15%" in reading.best.span
+
+
+def test_the_one_name_of_a_sentence_answers_who_when_the_slot_names_nobody(embeddings) -> None:
+    passages = [_passage("张明主演的电影总票房达到30亿元，成为该市首个达到此票房的演员。")]
+    reading = _read("谁是该市首个票房达到30亿元的演员？", passages, embeddings)
+    assert answers_question(reading) and reading.best.span == "张明" and reading.best.lone
+    assert is_unsure(reading), "auto has the model confirm it; without the model it is refused"
+    two = [_passage("张明和李华主演的电影总票房达到30亿元，成为该市首个达到此票房的组合。")]
+    assert not answers_question(_read("谁是该市首个票房达到30亿元的演员？", two, embeddings))
+
+
+@pytest.mark.fast
+def test_the_one_date_of_a_sentence_is_the_time_asked_for() -> None:
+    question = parse_question("该厂哪一天领取了营业执照？")
+    assert lone_item("该厂自2013年起租用厂房，执照日期为2013年11月19日。", question) == "2013年11月19日"
+    assert lone_item("该厂于2013年11月19日开工，2014年3月2日领取执照。", question) == ""  # two days
+    assert lone_item("该厂于2013年11月19日开工。", parse_question("该厂有多少名工人？")) == ""
 
 
 def test_a_figure_about_another_subject_is_refused(embeddings) -> None:
@@ -326,6 +358,8 @@ def test_auto_has_the_model_check_a_low_score_or_a_loosely_aligned_span() -> Non
         ("他与什么单位签订了合同？", "他与宏达建筑公司签订了合同", True),
         ("《长河》的导演是谁？", "《长河》就是一部《长河》", False),  # the title the question names is no one
         ("《长河》的导演是谁？", "《长河》由李安执导", True),
+        ("这家工厂生产什么？", "这家工厂一直在生产", False),  # echoes the question, names nothing
+        ("这家工厂生产什么？", "这家工厂生产电动自行车", True),
     ],
 )
 def test_the_words_a_span_adds_to_the_question_must_be_of_the_asked_kind(question: str, span: str, gives: bool) -> None:
