@@ -19,11 +19,12 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from .errors import AssistantError
 from .extractive import (
+    DATE,
     MIN_COVERAGE,
     MIN_SIMILARITY,
+    SPAN_END,
     Candidate,
     Reading,
-    clause_around,
     gives_answer,
     predicate_words,
     subject_share_at,
@@ -31,6 +32,7 @@ from .extractive import (
 )
 from .figures import added_numbers, find_figures
 from .followup import needs_context, user_turns
+from .hanzi import HANZI_CHAR
 from .prompts import language_of, template
 from .question import parse_question
 
@@ -53,6 +55,10 @@ SPEAKERS = {"zh": {"user": "用户", "assistant": "助手"}, "en": {"user": "Use
 # number; a sentence number it adds anyway is dropped, and the words decide the sentence.
 COPIED = re.compile(r"^\s*\[\d+\]\s*|^(?:Reply|答案|回答)\s*[:：]\s*", re.IGNORECASE)
 ENCLOSING = ("《》", "“”", "「」", "〈〉")
+# The kinds of question answered by a name or a time, which govern the clauses after them when they
+# open their own; and how many hanzi may stand before one that still opens it ("被告人黄某", "其中李某").
+OPENING_KINDS = ("person", "entity", "place", "time")
+SUBJECT_LEAD_CHARS = 3
 NO_ANSWER = re.compile(r"^\W*(?:none|无|没有|无法回答|not found)\W*$", re.IGNORECASE)
 
 
@@ -82,12 +88,26 @@ def model_reading(reading: Reading, question: str, chat_model) -> tuple[Candidat
     holder = next(((c, at) for c in shown if (at := locate(words, c.sentence)) is not None), None)
     if holder is None:
         raise AssistantError(f"the model's words {words!r} stand in no shown sentence")
-    chosen, located = holder[0], completed(holder[1], holder[0].sentence)
-    if cuts_a_number(located, chosen.sentence):
+    chosen, written = holder
+    sentence = chosen.sentence
+    occurrences = [completed(m.start(), m.end(), sentence) for m in re.finditer(re.escape(written), sentence)]
+    # Words the sentence writes twice are judged where it says what was asked ("甲方为经营方；甲方投入
+    # 营业场地" for 谁提供营业场地).
+    start, end = next(
+        (
+            (start, end)
+            for start, end in occurrences
+            if clause_shares_subject(start, end, sentence, reading)
+            and clause_holds_predicate(start, end, sentence, reading)
+        ),
+        occurrences[0],
+    )
+    located = sentence[start:end]
+    if cuts_a_number(start, end, sentence):
         raise AssistantError(f"the model's words {located!r} are a piece of a longer number")
-    if not clause_shares_subject(located, chosen.sentence, reading):
+    if not clause_shares_subject(start, end, sentence, reading):
         raise AssistantError(f"the clause of {located!r} names nothing the question asks about")
-    if not clause_holds_predicate(located, chosen.sentence, reading):
+    if not clause_holds_predicate(start, end, sentence, reading):
         raise AssistantError(f"the clause of {located!r} is not the one that says what was asked")
     if not gives_answer(located, chosen.sentence, reading.question):
         raise AssistantError(f"the model's words {located!r} are not a {reading.question.kind} answer as asked")
@@ -101,47 +121,63 @@ def model_reading(reading: Reading, question: str, chat_model) -> tuple[Candidat
     return with_span(chosen, located), checks
 
 
-def completed(span: str, sentence: str) -> str:
-    """The copied words with what the sentence writes around them as part of them: the unit of a
-    figure ("246" of "246个") and the marks enclosing a title or quotation ("熊猫家族" of "《熊猫家族》")."""
-    at = sentence.find(span)
-    end = at + len(span)
+def completed(start: int, end: int, sentence: str) -> tuple[int, int]:
+    """Where the copied words stand with what the sentence writes around them as part of them: the
+    unit of a figure ("246" of "246个"), the rest of a date ("4月20日" of "2023年4月20日") and the marks
+    enclosing a title or quotation ("熊猫家族" of "《熊猫家族》")."""
     for figure in find_figures(sentence):
         figure_end = figure.start + len(figure.text)
-        if figure.start <= at < figure_end and end < figure_end:
+        if figure.start <= start < figure_end and end < figure_end:
             end = figure_end
+    for date in DATE.finditer(sentence):
+        if date.start() < start < date.end() and sentence[start - 1] in "年月":  # not "2" of "2005年"
+            start, end = date.start(), max(end, date.end())
     for opening, closing in ENCLOSING:
-        if sentence[at - 1 : at] == opening and sentence[end : end + 1] == closing:
-            at, end = at - 1, end + 1
-    return sentence[at:end]
+        if sentence[start - 1 : start] == opening and sentence[end : end + 1] == closing:
+            start, end = start - 1, end + 1
+    return start, end
 
 
-def cuts_a_number(span: str, sentence: str) -> bool:
+def cuts_a_number(start: int, end: int, sentence: str) -> bool:
     """The words start or end inside a number of the sentence ("2" of "2005年")."""
-    at = sentence.find(span)
-    before, after = sentence[at - 1 : at] if at > 0 else "", sentence[at + len(span) : at + len(span) + 1]
+    span = sentence[start:end]
+    before, after = sentence[start - 1 : start] if start > 0 else "", sentence[end : end + 1]
     return bool(span) and (
         (span[0].isdigit() and before.isdigit()) or (span[-1].isdigit() and (after.isdigit() or after == "."))
     )
 
 
-def clause_shares_subject(span: str, sentence: str, reading: Reading) -> bool:
+def governed(start: int, end: int, sentence: str, reading: Reading) -> tuple[int, int]:
+    """The clauses the words speak for: their own, and for a name or a time that opens its clause,
+    the clauses after it too, since a Chinese subject or opening time governs the comma clauses that
+    follow ("吴京主演的电影总票房达到300亿元，成为首个…的演员"; "2022年12月9日，C919首次交付")."""
+    left = max((m.end() for m in SPAN_END.finditer(sentence, 0, start)), default=0)
+    right = SPAN_END.search(sentence, end)
+    opens_clause = len(HANZI_CHAR.findall(sentence[left:start])) <= SUBJECT_LEAD_CHARS
+    if reading.question.kind in OPENING_KINDS and opens_clause:
+        return left, len(sentence)
+    return left, right.start() if right else len(sentence)
+
+
+def clause_shares_subject(start: int, end: int, sentence: str, reading: Reading) -> bool:
     """The clause holding the model's words names (or continues, "…专利申请量…，达12057件") the
     question's subject: a figure next to another subject in the right sentence is the commonest
     wrong answer."""
     if not reading.lexical:
         return True
-    return subject_share_at(reading.question, sentence, sentence.find(span)) > 0
+    left, right = governed(start, end, sentence, reading)
+    clause_starts = [left, *(m.end() for m in SPAN_END.finditer(sentence, left, right))]
+    return any(subject_share_at(reading.question, sentence, at) > 0 for at in clause_starts)
 
 
-def clause_holds_predicate(span: str, sentence: str, reading: Reading) -> bool:
+def clause_holds_predicate(start: int, end: int, sentence: str, reading: Reading) -> bool:
     """When the sentence has the question's predicate ("增长" of "增长了多少"), the model's words stand in
     its clause: "收入2.36万元，增长8%" answers the growth with 8%, not 2.36万元."""
     predicate = [w for w in predicate_words(reading.question) if len(w) > 1 and w in sentence]
     if not predicate:
         return True
-    at = sentence.find(span)
-    return any(w in clause_around(sentence, at, at + len(span)) for w in predicate)
+    left, right = governed(start, end, sentence, reading)
+    return any(w in sentence[left:right] for w in predicate)
 
 
 def about_the_question(candidate: Candidate, reading: Reading) -> bool:

@@ -13,7 +13,7 @@ from langchain_core.messages import AIMessage
 from assistant import Config, answer, answer_stream
 from assistant.api import _embedder
 from assistant.errors import AssistantError
-from assistant.extractive import read
+from assistant.extractive import predicate_words, read
 from assistant.figures import numbers_in
 from assistant.generative import completed, locate, model_reading, translate_for_search
 from assistant.question import parse_question
@@ -123,9 +123,10 @@ def test_copied_words_keep_the_unit_and_the_marks_the_sentence_writes_around_the
     question, reading = _reading(base_config)
     chosen, _ = model_reading(reading, question, _model("12"))
     assert chosen is not None and chosen.span.endswith("12个")
-    assert completed("熊猫家族", "又译《熊猫家族》。") == "《熊猫家族》"
-    assert completed("11.3%", "增长11.3%。") == "11.3%"
-    assert completed("4.6", "解决4.6万户。") == "4.6万户"
+    assert completed(3, 7, "又译《熊猫家族》。") == (2, 8)  # 熊猫家族 -> 《熊猫家族》
+    assert completed(2, 7, "增长11.3%。") == (2, 7)
+    assert completed(2, 5, "解决4.6万户。") == (2, 7)  # 4.6 -> 4.6万户
+    assert completed(8, 13, "影片于2023年4月20日上映。") == (3, 13)  # 4月20日 -> 2023年4月20日
 
 
 @pytest.mark.parametrize(
@@ -176,6 +177,43 @@ def test_a_time_that_opens_the_sentence_belongs_to_its_subject(base_config: Conf
     question, reading = _reading(base_config, "德军何时重新占领莱茵兰？", ("1936年，德军重新占领莱茵兰。",))
     chosen, checks = model_reading(reading, question, _model("1936年"))
     assert chosen is not None and "1936年" in chosen.span and "subject checked" in checks
+    # A time that opens a clause anywhere in the sentence speaks for the clauses after it.
+    question, reading = _reading(
+        base_config, "首架客机什么时候交付？", ("据悉，项目进展顺利，2019年5月9日，首架客机正式交付。",)
+    )
+    chosen, checks = model_reading(reading, question, _model("2019年5月9日"))
+    assert chosen is not None and "2019年5月9日" in chosen.span and "subject checked" in checks
+
+
+@pytest.mark.fast
+def test_a_question_without_a_question_word_asks_no_predicate() -> None:
+    assert predicate_words(parse_question("首架客机的交付时间？")) == set()  # 时间 is the asked noun
+    assert predicate_words(parse_question("全市收入增长了多少？")) == {"增长"}
+    assert predicate_words(parse_question("谁提供营业场地？")) == {"提供"}
+
+
+def test_a_name_that_opens_its_clause_speaks_for_the_clauses_after_it(base_config: Config) -> None:
+    question, reading = _reading(
+        base_config,
+        "谁是该市首个票房达到30亿元的演员？",
+        ("张明主演的电影总票房达到30亿元，成为该市首个达到此票房的演员。",),
+    )
+    chosen, checks = model_reading(reading, question, _model("张明"))
+    assert chosen is not None and chosen.span == "张明" and "subject checked" in checks
+    # A figure does not: its clause is its own.
+    question, reading = _reading(
+        base_config, "居民人均可支配收入增长了多少？", ("居民人均可支配收入2.36万元，增长8%。",)
+    )
+    with pytest.raises(AssistantError, match="not the one that says what was asked"):
+        model_reading(reading, question, _model("2.36万元"))
+
+
+def test_words_written_twice_are_judged_where_the_sentence_answers(base_config: Config) -> None:
+    question, reading = _reading(
+        base_config, "谁提供营业场地？", ("甲方负责日常经营，乙方负责宣传，甲方提供营业场地和设备。",)
+    )
+    chosen, checks = model_reading(reading, question, _model("甲方"))
+    assert chosen is not None and "甲方" in chosen.span and "subject checked" in checks
 
 
 def test_the_model_may_refuse(base_config: Config) -> None:
