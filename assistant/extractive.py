@@ -686,6 +686,8 @@ def gives_kind(span: str, question: Question) -> bool:
         return False
     if question.kind in ("entity", "") and not question.asks_description and not names_something(added):
         return False
+    if question.kind in ("reason", "manner") and added and "".join(names_in(added)) == added.replace(" ", ""):
+        return False  # a name is no cause and no way: "为何离婚" is not answered by "尚x1"
     if question.kind == "number" and not _counts_alike(span, question):
         return False  # "多少项专利" is not answered by "3人"
     unit = ASKED_UNIT.match(question.right) if question.kind == "number" else None
