@@ -444,7 +444,7 @@ def lone_item(sentence: str, question: Question) -> str:
     if question.kind == "person":
         items = {n for n in _proper_names(sentence) if not ACRONYM.fullmatch(n)}
     elif question.kind == "time":
-        items = {d for d in DATE.findall(sentence) if fits_question(d, question)}
+        items = set(DATE.findall(sentence))
         if YEAR_ASKED.search(question.text) or DAY_ASKED.search(question.text):
             items = {d for d in items if gives_kind(d, question)}
     else:
@@ -549,11 +549,17 @@ def _introduced_runs(sentence: str, runs: list[tuple[int, int]], marker: re.Patt
     return found
 
 
-def clause_around(sentence: str, start: int, end: int) -> str:
-    """The clause that holds a span: the span with the words that say what it is."""
+def clause_bounds(sentence: str, start: int, end: int) -> tuple[int, int]:
+    """Where the clause holding a span begins and ends."""
     left = max((m.end() for m in SPAN_END.finditer(sentence, 0, start)), default=0)
     right = SPAN_END.search(sentence, end)
-    return _strip_edges(sentence[left : right.start() if right else len(sentence)])
+    return left, right.start() if right else len(sentence)
+
+
+def clause_around(sentence: str, start: int, end: int) -> str:
+    """The clause that holds a span: the span with the words that say what it is."""
+    left, right = clause_bounds(sentence, start, end)
+    return _strip_edges(sentence[left:right])
 
 
 Shared = tuple[str, int] | None  # the side of the question word a shared run is on, and how far

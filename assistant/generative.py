@@ -25,6 +25,7 @@ from .extractive import (
     SPAN_END,
     Candidate,
     Reading,
+    clause_bounds,
     gives_answer,
     predicate_words,
     subject_share_at,
@@ -151,12 +152,9 @@ def governed(start: int, end: int, sentence: str, reading: Reading) -> tuple[int
     """The clauses the words speak for: their own, and for a name or a time that opens its clause,
     the clauses after it too, since a Chinese subject or opening time governs the comma clauses that
     follow ("吴京主演的电影总票房达到300亿元，成为首个…的演员"; "2022年12月9日，C919首次交付")."""
-    left = max((m.end() for m in SPAN_END.finditer(sentence, 0, start)), default=0)
-    right = SPAN_END.search(sentence, end)
+    left, right = clause_bounds(sentence, start, end)
     opens_clause = len(HANZI_CHAR.findall(sentence[left:start])) <= SUBJECT_LEAD_CHARS
-    if reading.question.kind in OPENING_KINDS and opens_clause:
-        return left, len(sentence)
-    return left, right.start() if right else len(sentence)
+    return (left, len(sentence)) if reading.question.kind in OPENING_KINDS and opens_clause else (left, right)
 
 
 def clause_shares_subject(start: int, end: int, sentence: str, reading: Reading) -> bool:

@@ -55,26 +55,29 @@ HIDDEN_NAME = re.compile(rf"(?!某)[{HANZI}]\d*某+(?:\d+|[甲乙丙丁](?![{HAN
 
 
 @functools.lru_cache(maxsize=8192)
-def names_in(text: str) -> tuple[str, ...]:
-    """The words jieba tags as proper names, and the hidden names of judgments."""
+def tagged_words(text: str) -> tuple[tuple[str, str], ...]:
+    """jieba's words and their part-of-speech tags."""
     import jieba.posseg
 
     _jieba()
+    return tuple((pair.word, pair.flag) for pair in jieba.posseg.cut(text))
+
+
+@functools.lru_cache(maxsize=8192)
+def names_in(text: str) -> tuple[str, ...]:
+    """The words jieba tags as proper names, and the hidden names of judgments."""
     hidden = HIDDEN_NAME.findall(text)
-    tagged = (pair.word for pair in jieba.posseg.cut(text) if pair.flag.startswith(NAME_TAGS))
+    tagged = (word for word, flag in tagged_words(text) if flag.startswith(NAME_TAGS))
     return tuple(dict.fromkeys([*hidden, *(w for w in tagged if not any(w in h for h in hidden))]))
 
 
 def leading_nouns(text: str) -> str:
     """The common nouns a text opens with ("项目" of "项目列入省市…"; "" for "获奖，…")."""
-    import jieba.posseg
-
-    _jieba()
     nouns = []
-    for pair in jieba.posseg.cut(text):
-        if pair.flag not in ("n", "vn"):
+    for word, flag in tagged_words(text):
+        if flag not in ("n", "vn"):
             break
-        nouns.append(pair.word)
+        nouns.append(word)
     return "".join(nouns)
 
 
@@ -83,18 +86,10 @@ def leading_nouns(text: str) -> str:
 EMPTY_TAGS = ("v", "d", "p", "c", "u", "r", "y", "f", "x")
 
 
-@functools.lru_cache(maxsize=8192)
 def names_something(text: str) -> bool:
     """Any word other than a verb, adverb, preposition, conjunction, particle or pronoun ("有自己的"
     names nothing; jieba's tags for nouns are too unsure to require one: 主任/b, 生命/vn)."""
-    import jieba.posseg
-
-    _jieba()
-    return any(
-        pair.flag == "vn" or not pair.flag.startswith(EMPTY_TAGS)
-        for pair in jieba.posseg.cut(text)
-        if pair.word.strip()
-    )
+    return any(flag == "vn" or not flag.startswith(EMPTY_TAGS) for word, flag in tagged_words(text) if word.strip())
 
 
 def segment(text: str) -> list[str]:
