@@ -8,7 +8,6 @@ A year or place that no document names at all leaves the question unanswerable.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -66,7 +65,9 @@ def months_in(text: str) -> list[str]:
 
 PLACE = re.compile(rf"^[{HANZI}]{{1,6}}(?:省|市|自治区|特别行政区|县|区|州|镇)$")
 PLACE_SUFFIXES = ("省", "市", "县", "区", "州", "镇")
-NOT_A_PLACE = re.compile(r"^(?:全|本|我|该|各|每|城|地|市|省|县|区|辖|郊|园|社|小|山|景|矿|自贸)")
+NOT_A_PLACE = re.compile(r"^(?:全|本|我|该|各|每|城|地|市|省|县|区|辖|郊|园|社|小|山|景|矿|自贸|哪|何|什么|几)")
+# A place's suffix after a question word is the noun asked for ("哪个县", "哪一大洋区"), not a place named.
+ASKED_BEFORE = re.compile(r"(?:哪|何|什么|几)[一个]*$")
 
 
 def place_names(text: str) -> list[str]:
@@ -74,9 +75,16 @@ def place_names(text: str) -> list[str]:
     from .keyword import segment
 
     words = segment(text)
-    # jieba may split an unknown place from its suffix: "滨海" + "市".
-    joined = [a + b for a, b in itertools.pairwise(words) if b in PLACE_SUFFIXES and len(a) >= 2]
-    return sorted({w for w in words + joined if PLACE.match(w) and not NOT_A_PLACE.match(w)})
+    found: set[str] = set()
+    for i, word in enumerate(words):
+        # jieba may split an unknown place from its suffix: "滨海" + "市".
+        for start, name in ((i, word), (i - 1, "".join(words[i - 1 : i + 1]))):
+            if start < 0 or (start < i and (word not in PLACE_SUFFIXES or len(words[start]) < 2)):
+                continue
+            before = "".join(words[max(0, start - 3) : start])
+            if PLACE.match(name) and not NOT_A_PLACE.match(name) and not ASKED_BEFORE.search(before):
+                found.add(name)
+    return sorted(found)
 
 
 def retrieve(

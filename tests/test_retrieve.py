@@ -44,6 +44,10 @@ def test_years_and_places_named_in_a_question() -> None:
     assert years_in("编号120081号") == []
     assert place_names("2008年深圳市专利授权量是多少？") == ["深圳市"]
     assert place_names("全市专利授权量是多少？") == []  # 全市 is the report's own city, not a place named
+    # The noun a question word asks for names no place, written whole or split from its suffix.
+    assert place_names("澉浦镇西边与哪个县接壤？") == ["澉浦镇"]
+    assert place_names("该鱼分布于哪一大洋区？") == []
+    assert place_names("滨海市和哪个市相邻？") == ["滨海市"]
 
 
 @pytest.fixture()
