@@ -286,9 +286,9 @@ def _read_passages(
     back to the extractive reading. `confident` raises the extractive bar. Returns text, found,
     sources, checks and the mode that answered.
 
-    auto reads extractively, and asks the model only when the reading answers below
-    ASK_MODEL_BELOW: on the external sets (docs/benchmarks.md) the 1.5B model's picks were wrong more often
-    than a confident extractive reading, and better than an unsure one; most questions need no model.
+    auto reads extractively, and asks the model unless the reading answers at ASK_MODEL_BELOW or
+    above: on the external sets (docs/benchmarks.md) the model's checked picks were right more often
+    than an unsure or refused extractive reading, and no better than a confident one.
     A translated English question goes to the model unless its reading is confident: on XQuAD this
     gave 23 right answers of 100 for 10 confidently wrong (16 for 8 without; docs/benchmarks.md).
     A reading below UNCONFIRMED_REFUSED_BELOW, or weakly aligned, whose model check fails is refused
@@ -321,10 +321,10 @@ def _read_passages(
             ["a yes/no judgement: no sentence states it"],
             "extractive",
         )
-    # auto asks the model only about a reading of the question's own words (a term bag cannot check
-    # the model's pick) that answers without being sure of it, or about a translation the reader is
-    # not sure of (the translation's words may not be the text's; the model reads its meaning).
-    unsure = queries.reading_is_question and ((sure and is_unsure(reading)) or (translated and not sure))
+    # auto asks the model about a reading of the question's own words or of its translation (a term bag
+    # cannot check the model's pick) unless the reader answers and is sure of it: the model finds answers
+    # in sentences the reader refused and trims spans the reader cut wrong.
+    unsure = queries.reading_is_question and (not sure or is_unsure(reading))
     if chat_model is None or mode == "extractive" or (mode == "auto" and not unsure):
         return (*extractive, [], "extractive")
     from .generative import model_reading

@@ -27,13 +27,13 @@ def llm_config(corpus_index: Config) -> Config:
 
 @pytest.mark.llm
 def test_a_figure_is_read_by_the_model_and_only_checked_text_is_streamed(llm_config: Config) -> None:
-    items = list(answer_stream("2007年广州市专利授权量是多少？", config=llm_config, mode="llm"))
+    items = list(answer_stream("全年登记了多少项技术合同？", config=llm_config, mode="llm"))
     *pieces, result = items
     assert pieces == [result.text], "nothing but the checked answer reaches the caller"
-    assert result.found and "8524" in result.text.split("\n\n")[0]
+    assert result.found and "169" in result.text.split("\n\n")[0]
     assert result.mode == "llm", result.checks
     assert "the words stand in the chosen sentence" in result.checks
-    assert "8524" in result.sources[0].highlight
+    assert "169" in result.sources[0].highlight
 
 
 @pytest.mark.llm
@@ -62,6 +62,9 @@ def test_an_unanswerable_question_is_refused(llm_config: Config) -> None:
     assert not result.found and result.text == "报告中没有找到这个问题的答案。"
     # The model read it: it found no answer (llm), or its words failed a check; it did not fail to run.
     assert result.mode == "llm" or any(c.startswith("model reading rejected") for c in result.checks), result.checks
+    # auto asks the model about a question its reader refuses, and refuses what the model cannot answer.
+    refused = answer("2007年广州市的人口是多少？", config=llm_config, mode="auto")
+    assert not refused.found and any(c.startswith("model") for c in refused.checks), refused.checks
 
 
 @pytest.mark.llm
