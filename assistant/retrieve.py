@@ -77,10 +77,10 @@ def place_names(text: str) -> list[str]:
     words = segment(text)
     found: set[str] = set()
     for i, word in enumerate(words):
-        # jieba may split an unknown place from its suffix: "滨海" + "市".
-        for start, name in ((i, word), (i - 1, "".join(words[i - 1 : i + 1]))):
-            if start < 0 or (start < i and (word not in PLACE_SUFFIXES or len(words[start]) < 2)):
-                continue
+        names = [(i, word)]
+        if i and word in PLACE_SUFFIXES and len(words[i - 1]) >= 2:  # jieba may split "滨海" + "市"
+            names.append((i - 1, words[i - 1] + word))
+        for start, name in names:
             before = "".join(words[max(0, start - 3) : start])
             if PLACE.match(name) and not NOT_A_PLACE.match(name) and not ASKED_BEFORE.search(before):
                 found.add(name)
