@@ -52,14 +52,12 @@ def main() -> None:
     limited = set(args.limit_modes or args.modes) if args.limit else set()
     base = Config.from_env()
     commit = _commit()
-    reports: dict[str, dict[str, dict]] = {}
     for name, (qa, docs) in question_sets().items():
         if args.sets and name not in args.sets:
             continue
         every = load_questions(qa)
         config = eval_index_config(docs or base.corpus_dir, base)
         build_index([docs or base.corpus_dir], config=config)
-        reports.setdefault(name, {})
         for mode in args.modes:
             questions = sample(every, args.limit) if mode in limited else every
             started = time.perf_counter()
@@ -70,17 +68,27 @@ def main() -> None:
                 report = run_eval(questions, config, mode, ask=lambda question, _history, peer=peer: peer.ask(question))
             else:
                 report = run_eval(questions, config, mode)
-            reports[name][mode] = {**report, "commit": commit}
+            _record(name, mode, {**report, "commit": commit})
             print(f"{name:<16} {mode:<10} {summary(report)}  ({time.perf_counter() - started:.0f} s)", flush=True)
-    # Modes not run this time keep their figures from the last run (each report names its commit).
-    earlier: dict[str, dict[str, dict]] = json.loads(RAW.read_text(encoding="utf-8")) if RAW.exists() else {}
-    for name, by_mode in reports.items():
-        earlier.setdefault(name, {}).update(by_mode)
-    reports = earlier
-    RAW.parent.mkdir(parents=True, exist_ok=True)
-    RAW.write_text(json.dumps(reports, ensure_ascii=False, indent=1), encoding="utf-8")
+    reports = _recorded()
     if not args.sets and (args.limit is None or limited != set(args.modes)):
         replace_section(BENCHMARKS, "external", table(reports, [m for m in (*MODES, "peer") if _ran(reports, m)]))
+
+
+def _recorded() -> dict[str, dict[str, dict]]:
+    return json.loads(RAW.read_text(encoding="utf-8")) if RAW.exists() else {}
+
+
+def _record(name: str, mode: str, report: dict) -> None:
+    """Write one set's report at once, replacing the mode's last figures for that set: an interrupted
+    run (the full one takes most of an hour) keeps what it finished, and modes not run this time keep
+    their figures from the last run (each report names its commit)."""
+    reports = _recorded()
+    reports.setdefault(name, {})[mode] = report
+    RAW.parent.mkdir(parents=True, exist_ok=True)
+    partial = RAW.with_suffix(".json.partial")
+    partial.write_text(json.dumps(reports, ensure_ascii=False, indent=1), encoding="utf-8")
+    partial.replace(RAW)  # never a half-written file
 
 
 def _ran(reports: dict[str, dict[str, dict]], mode: str) -> bool:
