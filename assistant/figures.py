@@ -46,6 +46,12 @@ UNIT_EN = {
 PREFIX_EN = {"近": "nearly ", "约": "about ", "大约": "about ", "将近": "nearly ", "逾": "over ", "超过": "over "}
 # A number written in digits.
 NUMBER_IN_DIGITS = re.compile(r"\d+(?:\.\d+)?")
+ENGLISH_MONTHS = [
+    "january", "february", "march", "april", "may", "june",
+    "july", "august", "september", "october", "november", "december",
+]  # fmt: skip
+# A month named in English; "May" only capitalised, since "may" is also a verb.
+ENGLISH_MONTH = re.compile(rf"\b(?:{'|'.join(m.capitalize() for m in ENGLISH_MONTHS)})\b")
 # What makes a number a date, not a quantity: "2007年", "20世纪".
 _DATE_SUFFIX = re.compile(r"年|世纪")
 
@@ -127,5 +133,9 @@ def numbers_in(text: str) -> list[str]:
 
 
 def added_numbers(rewrite: str, source: str) -> set[str]:
-    """Numbers a rewrite (a translation, a standalone question) has that its source does not: invented."""
-    return set(numbers_in(rewrite)) - set(numbers_in(source))
+    """Numbers a rewrite (a translation, a standalone question) has that its source does not: invented.
+
+    A month the source names in English is a number in Chinese ("March 2015" -> "2015年3月").
+    """
+    months = {str(ENGLISH_MONTHS.index(m.lower()) + 1) for m in ENGLISH_MONTH.findall(source)}
+    return set(numbers_in(rewrite)) - set(numbers_in(source)) - months

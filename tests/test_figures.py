@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.figures import english_figure, find_figures, normalise_numbers, numbers_in
+from assistant.figures import added_numbers, english_figure, find_figures, normalise_numbers, numbers_in
 
 pytestmark = pytest.mark.fast
 
@@ -48,3 +48,15 @@ def test_numbers_compare_without_separators_or_full_width_digits() -> None:
     assert normalise_numbers("１２，０５７件与12,057件") == "12057件与12057件"
     assert normalise_numbers("1,23和1,2345") == "1,23和1,2345"  # not thousands separators
     assert numbers_in("共12,057件，增长3.5%，第２季度") == ["12057", "3.5", "2"]
+
+
+@pytest.mark.parametrize(
+    ("rewrite", "source", "added"),
+    [
+        ("伊斯兰国在2015年3月控制多少人？", "How many people as of March 2015?", set()),  # the month, in digits
+        ("2009年8月20日有多少家公司？", "How many companies in August 2009?", {"20"}),  # a day it invented
+        ("5月可能下降多少？", "How much may it fall?", {"5"}),  # "may" is no month
+    ],
+)
+def test_a_month_named_in_english_is_no_added_number(rewrite: str, source: str, added: set[str]) -> None:
+    assert added_numbers(rewrite, source) == added
