@@ -48,6 +48,8 @@ CLAUSE_ANSWER_CHARS = 40
 MAX_UNIT_CHARS = 100
 MIN_CONTEXT_CHARS = 2
 # Clause ends that close a span; 、 joins the items of a list, which an answer may be.
+# The marks that end a statement; an answer running to its sentence's end keeps its own.
+FULL_STOPS = "。！？"
 SPAN_END = re.compile(r"[，；;。！？!?]|,(?!\d{3})")
 # A bracketed aside after a name (its English or Latin name, an abbreviation, empty brackets) is
 # read past: "尼古拉·卡利尼奇（：Nikola Kalinić，），是一名…" reads "尼古拉·卡利尼奇，是一名…".
@@ -860,7 +862,17 @@ def compose(candidate: Candidate, lang: str, document: str = "") -> str:
         stated = "; ".join(f"{english_figure(f)} ({f.text})" for f in figures) or f"“{candidate.span}”"
         return template("extractive_answer", "en").format(answer=stated, sentence=candidate.sentence, source=source)
     source = f"（《{document}》）" if document else ""
-    return template("extractive_answer", "zh").format(answer=candidate.span, sentence=candidate.sentence, source=source)
+    return template("extractive_answer", "zh").format(
+        answer=_with_full_stop(candidate), sentence=candidate.sentence, source=source
+    )
+
+
+def _with_full_stop(candidate: Candidate) -> str:
+    """The span, with the sentence's full stop when it runs to the sentence's end: it is the statement's
+    own ending ("…达至20个。"), and answers compared with the source's wording keep it."""
+    sentence = candidate.sentence.rstrip()
+    stop = sentence[-1:]
+    return candidate.span + stop if stop in FULL_STOPS and sentence.endswith(candidate.span + stop) else candidate.span
 
 
 def answer_from(candidate: Candidate, question: str, passages: list[Passage], flagged: frozenset[int]):

@@ -389,3 +389,23 @@ def test_an_english_answer_states_a_figure_only_with_its_unit(span: str, stated:
     figures = tuple(find_figures(span))
     candidate = Candidate(0, f"全市{span}。", span, figures, 1.0, 1.0, 1.0, 1.0, (), 1.0)
     assert compose(candidate, "en").startswith(stated)
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize(
+    ("sentence", "span", "stated"),
+    [
+        (
+            "雄鹿的鹿角分开为10-14个叉，有些甚至达至20个。",
+            "分开为10-14个叉，有些甚至达至20个",
+            "分开为10-14个叉，有些甚至达至20个。 [1]",
+        ),
+        ("该币于1977年发行，取代了旧币。", "1977年", "1977年 [1]"),  # inside the sentence: no stop
+        ("全市授权专利8524件；", "8524件", "8524件 [1]"),  # a semicolon ends a clause, not the statement
+    ],
+)
+def test_a_chinese_answer_running_to_its_sentence_end_keeps_the_full_stop(
+    sentence: str, span: str, stated: str
+) -> None:
+    candidate = Candidate(0, sentence, span, (), 1.0, 1.0, 1.0, 1.0, (), 1.0)
+    assert compose(candidate, "zh").startswith(stated)
