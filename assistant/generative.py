@@ -4,7 +4,8 @@ A 1.5B model on a CPU writes fluent text that is too often about another subject
 token of prompt costs about 13 ms here. So the model does not write the answer: it reads the
 extractive reader's best few candidates (a short prompt) and replies with the words of one of
 them that answer, or with "none". What it copies is checked before anyone sees it: the words
-must stand in a shown sentence and be of the asked kind, and that sentence must be about what
+must stand in a shown sentence (or abridge words of one of its clauses, which then answer) and be
+of the asked kind, and that sentence must be about what
 was asked (the same bars the extractive answer clears). The model also translates English
 questions for search and condenses follow-ups.
 """
@@ -60,6 +61,9 @@ ENCLOSING = ("《》", "“”", "「」", "〈〉")
 # open their own; and how many hanzi may stand before one that still opens it ("被告人黄某", "其中李某").
 OPENING_KINDS = ("person", "entity", "place", "time")
 SUBJECT_LEAD_CHARS = 3
+# Abridged words: at least this many characters, standing in a stretch at most this many times as long.
+MIN_ABRIDGED_CHARS = 4
+ABRIDGED_GROWTH = 3
 NO_ANSWER = re.compile(r"^\W*(?:none|无|没有|无法回答|not found)\W*$", re.IGNORECASE)
 
 
@@ -88,7 +92,11 @@ def model_reading(reading: Reading, question: str, chat_model) -> tuple[Candidat
     # The words decide which sentence answers: the first shown (the reader's best) that holds them.
     holder = next(((c, at) for c in shown if (at := locate(words, c.sentence)) is not None), None)
     if holder is None:
-        raise AssistantError(f"the model's words {words!r} stand in no shown sentence")
+        # Words the model shortened ("主动投案" for "主动到检察机关投案") answer with the text's own.
+        holder = next(((c, at) for c in shown if (at := locate_abridged(words, c.sentence)) is not None), None)
+        if holder is None:
+            raise AssistantError(f"the model's words {words!r} stand in no shown sentence")
+        checks = [*checks, f"the model's words abridge the sentence's {holder[1]!r}"]
     chosen, written = holder
     sentence = chosen.sentence
     occurrences = [completed(m.start(), m.end(), sentence) for m in re.finditer(re.escape(written), sentence)]
@@ -205,6 +213,30 @@ def locate(span: str, sentence: str) -> str | None:
     if at < 0:
         return None
     return sentence[positions[at] : positions[at + len(wanted) - 1] + 1]
+
+
+def locate_abridged(words: str, sentence: str) -> str | None:
+    """The shortest stretch of the sentence that holds the words in order with others between them,
+    at most ABRIDGED_GROWTH times their length and no more clauses; None for words without hanzi
+    (an English reply)."""
+    if len(words) < MIN_ABRIDGED_CHARS or not HANZI_CHAR.search(words):
+        return None
+    best: tuple[int, int] | None = None
+    for first in (i for i, ch in enumerate(sentence) if ch == words[0]):
+        at = first
+        for ch in words[1:]:
+            at = sentence.find(ch, at + 1)
+            if at < 0:
+                break
+        else:
+            if best is None or at + 1 - first < best[1] - best[0]:
+                best = (first, at + 1)
+    if best is None or best[1] - best[0] > ABRIDGED_GROWTH * len(words):
+        return None
+    stretch = sentence[best[0] : best[1]]
+    # Left-out words stay inside the words' clauses: "2022年10月9日" is no abridgement of
+    # "2022年8月30日，政治局召开会议，决定10月9日".
+    return stretch if len(SPAN_END.findall(stretch)) == len(SPAN_END.findall(words)) else None
 
 
 def _excerpt(candidate: Candidate) -> str:

@@ -15,7 +15,7 @@ from assistant.api import _embedder
 from assistant.errors import AssistantError
 from assistant.extractive import predicate_words, read
 from assistant.figures import numbers_in
-from assistant.generative import completed, locate, model_reading, translate_for_search
+from assistant.generative import completed, locate, locate_abridged, model_reading, translate_for_search
 from assistant.question import parse_question
 from assistant.retrieve import Passage
 
@@ -130,6 +130,32 @@ def test_copied_words_keep_the_unit_and_the_marks_the_sentence_writes_around_the
     assert completed(2, 7, "增长11.3%。") == (2, 7)
     assert completed(2, 5, "解决4.6万户。") == (2, 7)  # 4.6 -> 4.6万户
     assert completed(8, 13, "影片于2023年4月20日上映。") == (3, 13)  # 4月20日 -> 2023年4月20日
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize(
+    ("words", "sentence", "stretch"),
+    [
+        ("主动投案", "被告人赵某于2015年9月18日主动到检察机关投案，如实供述。", "主动到检察机关投案"),
+        ("2011年4月1日至2016年3月31日", "期限自2011年4月1日起至2016年3月31日为止。", "2011年4月1日起至2016年3月31日"),
+        ("2022年10月9日", "2022年8月30日，政治局召开会议，决定10月9日召开。", None),  # across clauses
+        ("主动投案", "主动联系了当地很多个部门之后才去投案。", None),  # over three times as long
+        ("9000 years", "距今9000年。", None),  # an English reply abridges nothing
+    ],
+)
+def test_words_the_model_shortened_are_found_as_the_text_writes_them(
+    words: str, sentence: str, stretch: str | None
+) -> None:
+    assert locate_abridged(words, sentence) == stretch
+
+
+def test_an_abridged_reply_answers_with_the_texts_own_words(base_config: Config) -> None:
+    question, reading = _reading(
+        base_config, "被告人赵某的投案情况为？", ("被告人赵某于2015年9月18日主动到检察机关投案，如实供述犯罪事实。",)
+    )
+    chosen, checks = model_reading(reading, question, _model("主动投案"))
+    assert chosen is not None and "主动到检察机关投案" in chosen.span
+    assert "the model's words abridge the sentence's '主动到检察机关投案'" in checks
 
 
 @pytest.mark.parametrize(
