@@ -5,9 +5,8 @@ token of prompt costs about 13 ms here. So the model does not write the answer: 
 extractive reader's best few candidates (a short prompt) and replies with the words of one of
 them that answer, or with "none". What it copies is checked before anyone sees it: the words
 must stand in a shown sentence (or abridge words of one of its clauses, which then answer) and be
-of the asked kind, and that sentence must be about what
-was asked (the same bars the extractive answer clears). The model also translates English
-questions for search and condenses follow-ups.
+of the asked kind, and that sentence must be about what was asked (the same bars the extractive
+answer clears). The model also translates English questions for search and condenses follow-ups.
 """
 
 from __future__ import annotations
