@@ -34,6 +34,7 @@ from .extractive import (
 from .figures import added_numbers, find_figures
 from .followup import needs_context, user_turns
 from .hanzi import HANZI_CHAR
+from .keyword import tagged_words
 from .prompts import language_of, template
 from .question import parse_question
 
@@ -63,6 +64,7 @@ SUBJECT_LEAD_CHARS = 3
 # Abridged words: at least this many characters, standing in a stretch at most this many times as long.
 MIN_ABRIDGED_CHARS = 4
 ABRIDGED_GROWTH = 3
+PLACE_TAG = "ns"  # jieba's tag of a place name
 NO_ANSWER = re.compile(r"^\W*(?:none|无|没有|无法回答|not found)\W*$", re.IGNORECASE)
 
 
@@ -131,8 +133,8 @@ def model_reading(reading: Reading, question: str, chat_model) -> tuple[Candidat
 
 def completed(start: int, end: int, sentence: str) -> tuple[int, int]:
     """Where the copied words stand with what the sentence writes around them as part of them: the
-    unit of a figure ("246" of "246个"), the rest of a date ("4月20日" of "2023年4月20日") and the marks
-    enclosing a title or quotation ("熊猫家族" of "《熊猫家族》")."""
+    unit of a figure ("246" of "246个"), the rest of a date ("4月20日" of "2023年4月20日"), the marks
+    enclosing a title or quotation ("熊猫家族" of "《熊猫家族》") and the place names before a name."""
     for figure in find_figures(sentence):
         figure_end = figure.start + len(figure.text)
         if figure.start <= start < figure_end and end < figure_end:
@@ -143,6 +145,15 @@ def completed(start: int, end: int, sentence: str) -> tuple[int, int]:
     for opening, closing in ENCLOSING:
         if sentence[start - 1 : start] == opening and sentence[end : end + 1] == closing:
             start, end = start - 1, end + 1
+    if HANZI_CHAR.match(sentence, start):
+        # The place names that qualify a name are part of it ("台北市万华区" of "台北市万华区龙山国民小学").
+        word_starts = {}
+        at = 0
+        for word, tag in tagged_words(sentence):
+            word_starts[at + len(word)] = (at, tag)
+            at += len(word)
+        while start in word_starts and word_starts[start][1] == PLACE_TAG:
+            start = word_starts[start][0]
     return start, end
 
 

@@ -130,6 +130,9 @@ def test_copied_words_keep_the_unit_and_the_marks_the_sentence_writes_around_the
     assert completed(2, 7, "增长11.3%。") == (2, 7)
     assert completed(2, 5, "解决4.6万户。") == (2, 7)  # 4.6 -> 4.6万户
     assert completed(8, 13, "影片于2023年4月20日上映。") == (3, 13)  # 4月20日 -> 2023年4月20日
+    assert completed(11, 17, "学校全称为台北市万华区龙山国民小学。") == (5, 17)  # 台北市万华区龙山国民小学
+    assert completed(8, 10, "比赛将在中国四川成都举行。") == (4, 10)  # 成都 -> 中国四川成都
+    assert completed(2, 4, "该厂生产自行车1.2万辆。") == (2, 4)  # no place before it
 
 
 @pytest.mark.fast
