@@ -47,9 +47,9 @@ CLAUSE_ANSWER_CHARS = 40
 # Sentences longer than this are read in pieces of whole clauses.
 MAX_UNIT_CHARS = 100
 MIN_CONTEXT_CHARS = 2
-# Clause ends that close a span; 、 joins the items of a list, which an answer may be.
 # The marks that end a statement; an answer running to its sentence's end keeps its own.
 FULL_STOPS = "。！？"
+# Clause ends that close a span; 、 joins the items of a list, which an answer may be.
 SPAN_END = re.compile(r"[，；;。！？!?]|,(?!\d{3})")
 # A bracketed aside after a name (its English or Latin name, an abbreviation, empty brackets) is
 # read past: "尼古拉·卡利尼奇（：Nikola Kalinić，），是一名…" reads "尼古拉·卡利尼奇，是一名…".

@@ -34,7 +34,7 @@ from .extractive import (
 from .figures import added_numbers, find_figures
 from .followup import needs_context, user_turns
 from .hanzi import HANZI_CHAR
-from .keyword import tagged_words
+from .keyword import PLACE_TAG, tagged_words
 from .prompts import language_of, template
 from .question import parse_question
 
@@ -64,7 +64,6 @@ SUBJECT_LEAD_CHARS = 3
 # Abridged words: at least this many characters, standing in a stretch at most this many times as long.
 MIN_ABRIDGED_CHARS = 4
 ABRIDGED_GROWTH = 3
-PLACE_TAG = "ns"  # jieba's tag of a place name
 NO_ANSWER = re.compile(r"^\W*(?:none|无|没有|无法回答|not found)\W*$", re.IGNORECASE)
 
 
