@@ -278,9 +278,17 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
     subject = {
         t: w for t, w in weights.items() if t not in years and t not in asking and not any(t in p for p in places)
     }
+    documents: dict[str, str] = {}
+    for passage in passages:
+        documents[passage.doc] = (
+            f"{documents.get(passage.doc, '')} {passage.title} {passage.section} {passage.text}".lower()
+        )
     drafts = []
     for index, sentence in sentences:
-        context = f"{passages[index].title} {passages[index].section} {leads[sentence]} {sentence}"
+        # A place the sentence's document names frames all its sentences: a report says "全省" and
+        # "外贸" where the question names the province ("江南省的出口额").
+        framed = " ".join(p for p in places if p[:-1].lower() in documents[passages[index].doc])
+        context = f"{passages[index].title} {passages[index].section} {leads[sentence]} {sentence} {framed}"
         coverage = coverage_of(context, weights) + 0.02 / (1 + index)
         span, alignment = asked_span(question, sentence)
         lone = "" if gives_kind(span, question) else lone_item(sentence, question)
@@ -313,11 +321,6 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
         if asked and language_of(question_text) == lang
         else []
     )
-    documents: dict[str, str] = {}
-    for passage in passages:
-        documents[passage.doc] = (
-            f"{documents.get(passage.doc, '')} {passage.title} {passage.section} {passage.text}".lower()
-        )
     candidates = []
     for (index, sentence, span, alignment, coverage, context, lone), similarity in zip(shortlist, scores, strict=True):
         whole = documents[passages[index].doc]

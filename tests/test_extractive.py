@@ -145,6 +145,17 @@ def test_a_place_is_weighed_by_the_document_that_names_it_or_another(embeddings)
     assert not answers_question(_read("滨海市新增公园多少个？", theirs, embeddings))
 
 
+def test_a_place_the_document_names_covers_its_sentences_that_do_not(embeddings) -> None:
+    report = [
+        _passage("过去一年，江南省经济平稳运行。", title="政府工作报告"),
+        _passage("外贸平稳，出口3200亿元、增长6.5%。", title="政府工作报告"),
+    ]
+    reading = _read("江南省的出口额增长了多少？", report, embeddings)
+    assert answers_question(reading) and "6.5%" in reading.best.span
+    other = [_passage("外贸平稳，出口3200亿元、增长6.5%。", title="政府工作报告", doc="b.txt"), *report[:1]]
+    assert not answers_question(_read("江南省的出口额增长了多少？", other, embeddings))
+
+
 def test_a_change_is_answered_only_by_a_clause_that_says_it_changed(embeddings) -> None:
     level = [_passage("力争全年粮食产量达到22万吨。")]
     assert not answers_question(_read("全市粮食产量增长了多少？", level, embeddings))
