@@ -698,8 +698,8 @@ def gives_kind(span: str, question: Question) -> bool:
         return False
     if question.kind in ("entity", "") and not question.asks_description and not names_something(added):
         return False
-    if question.kind in ("reason", "manner") and added and "".join(names_in(added)) == added.replace(" ", ""):
-        return False  # a name is no cause and no way: "为何离婚" is not answered by "尚x1"
+    if question.kind in ("reason", "manner") and added and not _says_more_than_names_and_times(added):
+        return False  # a name or a date is no cause and no way: "为何离婚" is not answered by "尚x1"
     if question.kind == "number" and not _counts_alike(span, question):
         return False  # "多少项专利" is not answered by "3人"
     unit = ASKED_UNIT.match(question.right) if question.kind == "number" else None
@@ -708,6 +708,14 @@ def gives_kind(span: str, question: Question) -> bool:
     if unit and not (MONEY.search(span) if unit.group("money") else unit.group("unit") in span):
         return False  # "增长了多少倍" is not answered by "增长21.6%", nor "罚了多少钱" by "两种"
     return fits_question(span if question.kind == "number" else added, question)
+
+
+def _says_more_than_names_and_times(added: str) -> bool:
+    """Words beyond names and times: "于2009年5月2日报" says when something was reported, not why."""
+    rest = TIME_WORDS.sub(" ", added)
+    for name in names_in(rest):
+        rest = rest.replace(name, " ")
+    return any(len(piece) > 1 for piece in rest.split())
 
 
 def _counts_alike(span: str, question: Question) -> bool:

@@ -157,6 +157,9 @@ def parse_question(text: str) -> Question:
     kind, right = match.lastgroup or "", stripped[match.end() :]
     if kind == "entity" and right:
         kind = HEAD_NOUN_KIND.get(segment(right)[0], kind)
+    elif kind == "entity" and stripped[: match.start()].endswith(("是", "为")):
+        # "死亡的原因是什么": the noun before 是 names the kind, as it does with no question word.
+        kind = _kind_of_noun(stripped[: match.start() - 1]) or kind
     return Question(text, kind, stripped[: match.start()], right, terms)
 
 

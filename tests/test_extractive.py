@@ -373,6 +373,8 @@ def test_auto_has_the_model_check_a_low_score_or_a_loosely_aligned_span() -> Non
         ("这家工厂生产什么？", "这家工厂生产电动自行车", True),
         ("该厂为何停产？", "李华", False),  # a name is no cause
         ("该厂为何停产？", "该厂因原料短缺停产", True),
+        ("该厂停产的原因是什么？", "该厂于2009年5月2日报停产", False),  # a date is no cause
+        ("该厂停产的原因是什么？", "该厂于2009年5月2日因原料短缺停产", True),
     ],
 )
 def test_the_words_a_span_adds_to_the_question_must_be_of_the_asked_kind(question: str, span: str, gives: bool) -> None:

@@ -42,6 +42,8 @@ pytestmark = pytest.mark.fast  # rules alone: the quick tier
         ("他在哪里工作？", "place"),
         ("何某的职业是什么？", "entity"),  # 何 is a surname here, not the question word
         ("何某受伤的原因是？", "reason"),
+        ("何某受伤的原因是什么？", "reason"),  # the noun before 是 names the kind
+        ("该中学的地址是什么？", "place"),
         ("When was the bridge opened?", "time"),
         ("How many workers does the factory employ?", "number"),
         ("Who designed the bridge?", "person"),
