@@ -65,6 +65,8 @@ SUBJECT_LEAD_CHARS = 3
 MIN_ABRIDGED_CHARS = 4
 ABRIDGED_GROWTH = 3
 NO_ANSWER = re.compile(r"^\W*(?:none|无|没有|无法回答|not found)\W*$", re.IGNORECASE)
+# A Chinese question that asks for a foreign form ("英文名", "缩写", "学名") is answered by Latin letters.
+FOREIGN_FORM_ASKED = re.compile(r"[英外拉][文语]|文名|语名|缩写|简称|符号|代码|代号|学名|拼写")
 
 
 def model_reading(reading: Reading, question: str, chat_model) -> tuple[Candidate | None, list[str]]:
@@ -112,6 +114,8 @@ def model_reading(reading: Reading, question: str, chat_model) -> tuple[Candidat
         occurrences[0],
     )
     located = sentence[start:end]
+    if lang == "zh" and glosses_in_brackets(start, end, sentence) and not FOREIGN_FORM_ASKED.search(question):
+        raise AssistantError(f"the model's words {located!r} are a foreign gloss of the text's own answer")
     if cuts_a_number(start, end, sentence):
         raise AssistantError(f"the model's words {located!r} are a piece of a longer number")
     if not clause_shares_subject(start, end, sentence, reading):
@@ -154,6 +158,16 @@ def completed(start: int, end: int, sentence: str) -> tuple[int, int]:
         while start in word_starts and word_starts[start][1] == PLACE_TAG:
             start = word_starts[start][0]
     return start, end
+
+
+def glosses_in_brackets(start: int, end: int, sentence: str) -> bool:
+    """Latin words inside brackets: a gloss of the Chinese before them ("同心向前（Forward Together）",
+    "李明（Li Ming）"), which a Chinese question is answered by."""
+    if HANZI_CHAR.search(sentence, start, end):
+        return False
+    opening = max(sentence.rfind("（", 0, start), sentence.rfind("(", 0, start))
+    closed = max(sentence.rfind("）", 0, start), sentence.rfind(")", 0, start))
+    return opening > closed and ("）" in sentence[end:] or ")" in sentence[end:])
 
 
 def cuts_a_number(start: int, end: int, sentence: str) -> bool:

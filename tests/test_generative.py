@@ -199,6 +199,18 @@ def test_a_change_question_is_not_answered_by_the_models_amount(base_config: Con
         model_reading(reading, question, _model("22亿元"))
 
 
+def test_a_latin_gloss_in_brackets_does_not_answer_a_chinese_question(base_config: Config) -> None:
+    texts = ("本届运动会的口号是“同心向前”（英文：Forward Together），由市民投票选出。",)
+    question, reading = _reading(base_config, "本届运动会的口号是什么？", texts)
+    with pytest.raises(AssistantError, match="foreign gloss"):
+        model_reading(reading, question, _model("Forward Together"))
+    chosen, _ = model_reading(reading, question, _model("同心向前"))
+    assert chosen is not None and "同心向前" in chosen.span
+    question, reading = _reading(base_config, "本届运动会口号的英文是什么？", texts)
+    chosen, _ = model_reading(reading, question, _model("Forward Together"))
+    assert chosen is not None and "Forward Together" in chosen.span
+
+
 def test_a_piece_of_a_longer_number_is_rejected(base_config: Config) -> None:
     question, reading = _reading(base_config, "该市曾有几支球队？", ("从2005年到2014年，该市有两支球队。",))
     with pytest.raises(AssistantError, match="piece of a longer number"):
