@@ -266,7 +266,10 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
     if not sentences:
         return Reading(question, lang, lexical, [], flagged)
 
-    terms = question_terms(question_text)
+    # The words that ask (the question word's pieces, "地方" of "什么地方", "地址" of "地址是哪里") are
+    # replaced by the answer in the sentence that gives it: they weigh nothing.
+    asking = question.asking_terms()
+    terms = [t for t in question_terms(question_text) if t not in asking]
     weights = term_weights(terms, [s for _, s in sentences])
     years = years_in(question_text)
     months = months_in(question_text)
@@ -274,10 +277,7 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
     places = place_names(question_text) if lexical else []
     # The subject: what the question asks about, less the years, places and title words that
     # only say which document (a figure from the right report about another thing is wrong).
-    asking = question.asking_terms()
-    subject = {
-        t: w for t, w in weights.items() if t not in years and t not in asking and not any(t in p for p in places)
-    }
+    subject = {t: w for t, w in weights.items() if t not in years and not any(t in p for p in places)}
     documents: dict[str, str] = {}
     for passage in passages:
         documents[passage.doc] = (

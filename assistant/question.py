@@ -42,6 +42,10 @@ ANSWER_NOUN = {
     "reason": re.compile(r"(?:原因|理由|缘由|缘故|动机|目的)$"),
     "manner": re.compile(r"(?:方式|方法|途径|手段)$"),
 }
+# The kinds whose noun an answering sentence replaces by the answer ("位于X" for 地址); a number's or a
+# person's noun stays in it ("失业率3.2%", "由X担任负责人"). Time and cause nouns were measured too
+# (external sets, auto): judgments keep them ("期限自…", "发生时间为…"), 1 right answer lost, 1 wrong gained.
+REPLACED_NOUN_KINDS = ("place",)
 # Nouns that ask for a description ("有什么特点", "经营范围为？"): the answer is the whole predicate
 # that describes, which runs over several clauses, not the first clause of it.
 DESCRIPTION_NOUN = re.compile(
@@ -124,7 +128,17 @@ class Question:
             return frozenset()  # no question word to tell apart (search terms, English)
         generic_head = {self.head} & HEAD_NOUN_KIND.keys()
         context = f"{self.left} {self.right}"
-        return frozenset(t for t in self.terms if t not in context or t in generic_head)
+        return frozenset(t for t in self.terms if t not in context or t in generic_head or t == self.answer_noun)
+
+    @functools.cached_property
+    def answer_noun(self) -> str:
+        """The noun before a closing question word or 是/为 that the answer stands in for: a sentence
+        gives the address or the cause, not the words 地址 or 原因 ("地址是哪里", "死亡的原因是？")."""
+        if self.right:
+            return ""
+        noun = self.left.rstrip(ASKED_NOUN_END + "的")
+        found = (ANSWER_NOUN[kind].search(noun) for kind in REPLACED_NOUN_KINDS)
+        return next((m.group() for m in found if m and len(m.group()) > 1), "")
 
     def with_text(self, text: str) -> Question:
         """The same kind of question read as other words with no question word (search terms)."""

@@ -86,3 +86,17 @@ def test_terms_that_only_say_what_is_asked_are_not_the_subject() -> None:
     assert parse_question("张伟是哪国人？").asking_terms() == {"国人"}
     assert parse_question("新厂建在什么地方？").asking_terms() == {"地方"}
     assert not parse_question("全市新建了多少个项目？").asking_terms()
+
+
+@pytest.mark.parametrize(
+    ("question", "asking"),
+    [
+        ("云河车站的地址是哪里？", {"地址"}),  # the address is given, not the word 地址
+        ("青石镇在什么地方？", {"地方"}),
+        ("事故发生的时间是？", set()),  # a judgment writes "发生时间为…"
+        ("该市去年的失业率是多少？", set()),  # "失业率3.2%": a figure's noun stays
+    ],
+)
+def test_the_asked_noun_an_answer_replaces_is_an_asking_term(question: str, asking: set[str]) -> None:
+    assert asking <= parse_question(question).asking_terms()
+    assert not ({"时间", "失业率", "事故"} & parse_question(question).asking_terms())
