@@ -133,7 +133,7 @@ class Question:
     @functools.cached_property
     def answer_noun(self) -> str:
         """The noun before a closing question word or 是/为 that the answer stands in for: a sentence
-        gives the address or the cause, not the words 地址 or 原因 ("地址是哪里", "死亡的原因是？")."""
+        gives the address, not the word 地址 ("地址是哪里"); "" for other nouns (REPLACED_NOUN_KINDS)."""
         if self.right:
             return ""
         noun = self.left.rstrip(ASKED_NOUN_END + "的")
