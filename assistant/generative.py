@@ -19,6 +19,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from .errors import AssistantError
 from .extractive import (
+    ASIDE,
     DATE,
     MIN_COVERAGE,
     MIN_SIMILARITY,
@@ -161,13 +162,11 @@ def completed(start: int, end: int, sentence: str) -> tuple[int, int]:
 
 
 def glosses_in_brackets(start: int, end: int, sentence: str) -> bool:
-    """Latin words inside brackets: a gloss of the Chinese before them ("同心向前（Forward Together）",
-    "李明（Li Ming）"), which a Chinese question is answered by."""
+    """Latin words inside a bracketed aside (the reader's ASIDE): a gloss of the Chinese before them
+    ("同心向前（Forward Together）", "李明（拼音：Li Ming）"), which a Chinese question is answered by."""
     if HANZI_CHAR.search(sentence, start, end):
         return False
-    opening = max(sentence.rfind("（", 0, start), sentence.rfind("(", 0, start))
-    closed = max(sentence.rfind("）", 0, start), sentence.rfind(")", 0, start))
-    return opening > closed and ("）" in sentence[end:] or ")" in sentence[end:])
+    return any(aside.start() < start and end < aside.end() for aside in ASIDE.finditer(sentence))
 
 
 def cuts_a_number(start: int, end: int, sentence: str) -> bool:
