@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from .chunk import split_clauses, split_sentences
 from .figures import MEASURE_WORDS, NUMBER_IN_DIGITS, Figure, english_figure, find_figures
 from .hanzi import HANZI, HANZI_CHAR
-from .keyword import leading_nouns, names_in, names_something, segment, tokenize
+from .keyword import HIDDEN_NAME, leading_nouns, names_in, names_something, segment, tagged_words, tokenize
 from .prompts import language_of, template
 from .question import SLOT_EDGE, Question
 from .results import to_sources
@@ -98,8 +98,11 @@ DAY_ASKED = re.compile(r"哪一?天|哪一?日|几月几[日号]|日期")
 DAY_GIVEN = re.compile(r"[\d一二三四五六七八九十×]+\s*[日号]|\d{1,2}[/.-]\d{1,2}|[今昨明前后当次翌][天日]|×+日")
 # Words that say a quantity changed ("增长", "下降", "提高", "翻番").
 CHANGE_WORD = re.compile(r"[增降减涨跌升翻]|提高|回落")
-# Places are named, or end in a word for a place ("伍德沃德大道9844号", "新界西北部").
-PLACE_END = re.compile(r"[省市县区州镇乡村国岛洲山河湖海江路街道号港湾城府郡部面边侧内外]")
+# Places are named, or end in a word for a place ("伍德沃德大道9844号"), or are a localiser ("新界西北部",
+# "市内"; jieba's f and s tags: "全部" ends like 西北部 but places nothing).
+PLACE_END = re.compile(r"[省市县区州镇乡村国岛洲山河湖海江路街道号港湾城府郡]$")
+LOCALISER_END = re.compile(r"[部面边侧内外]$")
+LOCALISER_TAGS = ("f", "s")
 # A passage that tells its reader what to answer is an instruction, not a fact (issue: prompt injection).
 INSTRUCTION = re.compile(
     r"忽略(?:之前|以上|上述|前面)的?(?:所有|全部)?(?:指令|指示|说明|要求)|(?:请|你必须|你应该|务必)(?:回答|答复|输出|告诉用户)"
@@ -676,7 +679,12 @@ def fits_kind(span: str, kind: str) -> bool:
         people = [n for n in _proper_names(span) if not ACRONYM.fullmatch(n)]
         return bool(people or PERSON_WORD.search(span) or TITLE.search(span)) or "·" in span
     if kind == "place":
-        return bool(_proper_names(span)) or any(PLACE_END.search(word[-1]) for word in segment(span))
+        # A hidden name of a judgment ("黄某甲") is a person's, never a place's.
+        places = [n for n in _proper_names(span) if not HIDDEN_NAME.fullmatch(n)]
+        return bool(places) or any(
+            PLACE_END.search(word) or (LOCALISER_END.search(word) and flag in LOCALISER_TAGS)
+            for word, flag in tagged_words(span)
+        )
     return True
 
 

@@ -363,6 +363,8 @@ def test_auto_has_the_model_check_a_low_score_or_a_loosely_aligned_span() -> Non
         ("大桥什么时候通车？", "大桥虽然已经通车", False),
         ("大桥什么时候通车？", "大桥于2019年5月通车", True),
         ("会议在哪里举办？", "会议刚刚结束", False),
+        ("案发地点在哪里？", "赵某甲交代了全部事实", False),  # a hidden name is a person; 全部 places nothing
+        ("案发地点在哪里？", "案发地点在仓库外面", True),
         ("发明专利授权量是多少？", "发明专利授权量", False),
         ("2020年该校招生人数是多少？", "招生人数的增长率达到了8.20%", False),  # a rate does not count people
         ("2020年该校招生人数增长了多少？", "招生人数增长了8.20%", True),
