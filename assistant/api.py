@@ -330,7 +330,8 @@ def _read_passages(
     from .generative import model_reading
 
     try:
-        chosen, checks = model_reading(reading, question, chat_model)
+        # A translated question is put to the model in Chinese, so that it copies the sentences' words.
+        chosen, checks = model_reading(reading, queries.reading if translated else question, chat_model)
     except AssistantError as exc:  # the model's words failed a check: a sure enough extractive reading stands
         log.info("model reading rejected: %s", exc)
         weak = reading.best is not None and (

@@ -6,11 +6,14 @@ model's tests are marked ``llm`` and assert which reader answered (``Answer.mode
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
+from pydantic import Field
 
-from assistant import Config, answer, answer_stream
+from assistant import Config, answer, answer_stream, api, build_index
 from assistant.api import _embedder
 from assistant.errors import AssistantError
 from assistant.extractive import predicate_words, read
@@ -284,3 +287,30 @@ def test_a_translation_that_changes_the_question_is_rejected(reply: str, reason:
     with pytest.raises(AssistantError, match=reason):
         translate_for_search("Who designed the bridge?", _model(reply))
     assert translate_for_search("Who designed the bridge?", _model("这座桥是谁设计的？")) == "这座桥是谁设计的？"
+
+
+class _RecordingChatModel(GenericFakeChatModel):
+    """Planted replies, and the last message of every prompt it was given."""
+
+    prompts: list[str] = Field(default_factory=list)
+
+    def _generate(self, messages, stop=None, run_manager=None, **kwargs):
+        self.prompts.append(str(messages[-1].content))
+        return super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+
+
+def test_a_translated_question_is_put_to_the_model_in_the_documents_language(
+    fresh_config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    report = tmp_path / "report.txt"
+    report.write_text("云河县工作总结\n\n云河县的纺织厂共有工人3200名，比上年增加200名。\n", encoding="utf-8")
+    build_index([report], config=fresh_config)
+    model = _RecordingChatModel(
+        messages=iter([AIMessage(content="云河县的纺织厂有多少名工人？"), AIMessage(content="3200名")])
+    )
+    monkeypatch.setattr(api, "_chat_model", lambda config, mode: model)
+    result = answer("How many workers does the textile mill of Yunhe County have?", config=fresh_config, mode="llm")
+    translation, reading = model.prompts
+    assert "How many workers" in translation
+    assert "云河县的纺织厂有多少名工人？" in reading and "How many" not in reading, "the model reads the translation"
+    assert result.found and "3200" in result.text.split("\n\n")[0] and result.mode == "llm", result.checks
