@@ -96,6 +96,11 @@ YEAR_GIVEN = re.compile(r"\d{3,4}|[〇零一二三四五六七八九]{4}")
 # A question asking for a day, which a day of the month answers ("12月9日", "次日"), not a year.
 DAY_ASKED = re.compile(r"哪一?天|哪一?日|几月几[日号]|日期")
 DAY_GIVEN = re.compile(r"[\d一二三四五六七八九十×]+\s*[日号]|\d{1,2}[/.-]\d{1,2}|[今昨明前后当次翌][天日]|×+日")
+# A question asking for several items by number ("哪两种酸", "哪三条支流"), and the marks and words that
+# join items in a list ("甲、乙和丙").
+ITEMS_ASKED = re.compile(r"(?<=哪)[两二三四五六七八九十]")
+ITEM_COUNTS = {"两": 2, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9, "十": 10}
+ITEM_JOINER = re.compile(r"[、，,；;/]|以及|[和及与或]")
 # Words that say a quantity changed ("增长", "下降", "提高", "翻番").
 CHANGE_WORD = re.compile(r"[增降减涨跌升翻]|提高|回落")
 # Places are named, or end in a word for a place ("伍德沃德大道9844号"), or are a localiser ("新界西北部",
@@ -706,6 +711,9 @@ def gives_kind(span: str, question: Question) -> bool:
         return False
     if question.kind in ("entity", "") and not question.asks_description and not names_something(added):
         return False
+    items = ITEMS_ASKED.search(question.text)
+    if items and len(ITEM_JOINER.split(span)) < ITEM_COUNTS[items.group()]:
+        return False  # "哪两种酸" is not answered by one acid
     if question.kind in ("reason", "manner") and added and not _says_more_than_names_and_times(added):
         return False  # a name or a date is no cause and no way: "为何离婚" is not answered by "尚x1"
     if question.kind == "number" and not _counts_alike(span, question):

@@ -398,6 +398,8 @@ def test_auto_has_the_model_check_a_low_score_or_a_loosely_aligned_span() -> Non
         ("《长河》的导演是谁？", "《长河》由李安执导", True),
         ("这家工厂生产什么？", "这家工厂一直在生产", False),  # echoes the question, names nothing
         ("这家工厂生产什么？", "这家工厂生产电动自行车", True),
+        ("该厂生产哪两种电池？", "该厂生产锂电池", False),  # one item of the two asked
+        ("该厂生产哪两种电池？", "该厂生产锂电池和铅酸电池", True),
         ("该厂为何停产？", "李华", False),  # a name is no cause
         ("该厂为何停产？", "该厂因原料短缺停产", True),
         ("该厂停产的原因是什么？", "该厂于2009年5月2日报停产", False),  # a date is no cause
