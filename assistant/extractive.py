@@ -74,8 +74,9 @@ TIME_WORDS = re.compile(
     r"|\b(?:January|February|March|April|May|June|July|August|September|October|November|December)\b"
 )
 # People are named (names_in: jieba's names and a judgment's hidden "张某某"), or called by a word for a
-# party or a role ("甲方", "原告", "申请人", "会长").
-PERSON_WORD = re.compile(r"[人者员长师家方告主手官士夫妻]$|[人者员长师家方告主手官士夫妻][，、和及与]")
+# party or a role ("甲方", "原告", "申请人", "会长"); of the words ending in 告 only the parties are people
+# ("公告", "报告" are not).
+PERSON_WORD = re.compile(r"(?:[人者员长师家方主手官士夫妻]|[原被]告)(?:$|[，、和及与])")
 # The measure words that count people.
 PEOPLE_MEASURE = frozenset("人名位")
 # A unit the question asks a figure in ("多少倍", "几个百分点", "多少亿元", "多少钱"), which the answer

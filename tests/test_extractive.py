@@ -360,6 +360,8 @@ def test_auto_has_the_model_check_a_low_score_or_a_loosely_aligned_span() -> Non
     [
         ("谁是首个获得该奖的演员？", "成为首个获得该奖的演员", False),  # echoes the question, names nobody
         ("谁是首个获得该奖的演员？", "演员张明成为首个获得该奖的演员", True),
+        ("谁提出了异议？", "该条件随后写进了招标公告", False),  # a notice (公告) is no one
+        ("谁提出了异议？", "提出异议的是原告", True),
         ("大桥什么时候通车？", "大桥虽然已经通车", False),
         ("大桥什么时候通车？", "大桥于2019年5月通车", True),
         ("会议在哪里举办？", "会议刚刚结束", False),
