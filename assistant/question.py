@@ -127,7 +127,7 @@ class Question:
         if not self.left and not self.right:
             return frozenset()  # no question word to tell apart (search terms, English)
         generic_head = {self.head} & HEAD_NOUN_KIND.keys()
-        context = f"{self.left} {self.right}"
+        context = f"{self.left} {self.right}".lower()  # terms are lower-cased ("emnlp")
         return frozenset(t for t in self.terms if t not in context or t in generic_head or t == self.answer_noun)
 
     @functools.cached_property

@@ -86,6 +86,7 @@ def test_terms_that_only_say_what_is_asked_are_not_the_subject() -> None:
     assert parse_question("张伟是哪国人？").asking_terms() == {"国人"}
     assert parse_question("新厂建在什么地方？").asking_terms() == {"地方"}
     assert not parse_question("全市新建了多少个项目？").asking_terms()
+    assert not parse_question("ABC2030大会的举办地").asking_terms(), "a name in capitals is the subject"
 
 
 @pytest.mark.parametrize(
