@@ -292,6 +292,8 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
         documents[passage.doc] = (
             f"{documents.get(passage.doc, '')} {passage.title} {passage.section} {passage.text}".lower()
         )
+    # Names are matched without spaces: "EMNLP 2022" names what "EMNLP2022" asks about.
+    unspaced = {doc: re.sub(r"\s+", "", text) for doc, text in documents.items()}
     drafts = []
     for index, sentence in sentences:
         # A place the sentence's document names frames all its sentences: a report says "全省" and
@@ -304,7 +306,7 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
         if lone:
             span, alignment = lone, min(alignment, LONE_ITEM_ALIGNMENT)
         drafts.append((index, sentence, span, alignment, coverage, context, bool(lone)))
-    title_words = {t for index, _ in sentences for t in subject if t in passages[index].title}
+    title_words = {t for index, _ in sentences for t in subject if t in passages[index].title.lower()}
     drafts.sort(key=lambda d: d[4] + WEIGHT_ALIGNMENT * d[3], reverse=True)
     shortlist = drafts[: SEMANTIC_CANDIDATES[lang]]
     scores = similarities(embeddings, query_vector, [d[1] for d in shortlist])
@@ -339,7 +341,7 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
             # A month the passage never names: its figure is another period's (the year's).
             + tuple(m for m in months if m not in context and (months_in(context) or m not in passages[index].text))
             + tuple(p for p in places if other_places[p])
-            + tuple(n for n in names if n.lower() not in whole)
+            + tuple(n for n in names if re.sub(r"\s+", "", n.lower()) not in unspaced[passages[index].doc])
         )
         unnamed = (
             tuple(y for y in years if y not in context and not years_in(context))
@@ -518,7 +520,7 @@ def _clause_subjects(question: Question, sentence: str) -> list[tuple[int, float
     shares: list[tuple[int, float]] = []
     start, previous = 0, 0.0
     for end in [m.end() for m in re.finditer(r"[，；;。！？!?]", sentence)] + [len(sentence) + 1]:
-        clause = sentence[start:end]
+        clause = sentence[start:end].lower()  # terms are lower-cased ("emnlp")
         share = sum(len(t) for t in subject if t in clause) / total if total else 0.0
         previous = share or previous
         shares.append((end, previous))

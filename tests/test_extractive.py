@@ -32,6 +32,7 @@ from assistant.extractive import (
     lone_item,
     read,
     reading_units,
+    subject_share_at,
 )
 from assistant.figures import find_figures
 from assistant.question import parse_question
@@ -244,6 +245,13 @@ def test_a_name_the_document_never_mentions_refuses(embeddings) -> None:
     same = [_passage("丽江地震发生后，救援队连夜赶到。"), _passage("地震共造成93人遇难，25人失联。")]
     reading = _read("丽江地震造成多少人遇难？", same, embeddings)
     assert answers_question(reading) and "93人" in reading.best.span
+
+
+def test_a_name_in_capitals_is_found_however_the_text_spaces_and_cases_it(embeddings) -> None:
+    reading = _read("ABC2030大会在哪里举办？", [_passage("ABC 2030大会在云河市会展中心举办。")], embeddings)
+    assert not reading.best.contradicted, "ABC 2030 names ABC2030"
+    question = parse_question("ABC大会在哪里举办？")
+    assert subject_share_at(question, "本届ABC大会在云河市举办。", 0) == 1.0
 
 
 def test_a_translations_spelling_of_a_name_is_no_evidence(embeddings) -> None:
