@@ -35,7 +35,7 @@ from .extractive import (
 from .figures import added_numbers, find_figures
 from .followup import needs_context, user_turns
 from .hanzi import HANZI_CHAR
-from .keyword import PLACE_TAG, tagged_words
+from .keyword import ORGANISATION_TAG, PLACE_TAG, tagged_words
 from .prompts import language_of, template
 from .question import parse_question
 
@@ -119,6 +119,8 @@ def model_reading(reading: Reading, question: str, chat_model) -> tuple[Candidat
         raise AssistantError(f"the model's words {located!r} are a foreign gloss of the text's own answer")
     if cuts_a_number(start, end, sentence):
         raise AssistantError(f"the model's words {located!r} are a piece of a longer number")
+    if cuts_a_name(start, end, sentence):
+        raise AssistantError(f"the model's words {located!r} are a piece of a longer name")
     if not clause_shares_subject(start, end, sentence, reading):
         raise AssistantError(f"the clause of {located!r} names nothing the question asks about")
     if not clause_holds_predicate(start, end, sentence, reading):
@@ -176,6 +178,20 @@ def cuts_a_number(start: int, end: int, sentence: str) -> bool:
     return bool(span) and (
         (span[0].isdigit() and before.isdigit()) or (span[-1].isdigit() and (after.isdigit() or after == "."))
     )
+
+
+def cuts_a_name(start: int, end: int, sentence: str) -> bool:
+    """The words are a piece of an organisation's name ("中国" of the airline "中国东方航空"); a place
+    inside a longer place ("北京" of "北京市") or a demonym ("山西" of "山西人") still answers."""
+    at = 0
+    for word, flag in tagged_words(sentence):
+        word_end = at + len(word)
+        if at <= start and end <= word_end and (at, word_end) != (start, end) and flag == ORGANISATION_TAG:
+            return True
+        if word_end >= end:
+            return False
+        at = word_end
+    return False
 
 
 def governed(start: int, end: int, sentence: str, reading: Reading) -> tuple[int, int]:

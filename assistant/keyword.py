@@ -48,6 +48,7 @@ def tokenize(text: str) -> list[str]:
 # proper nouns (nz) and Latin words (eng). Its tagger confuses them (吴京/ns, 阿布扎比/nrt), so they count as one.
 NAME_TAGS = ("nr", "ns", "nt", "nz", "eng")
 PLACE_TAG = "ns"
+ORGANISATION_TAG = "nt"
 
 
 # Judgments hide people's names behind their surname and 某 ("赵某某", "夏1某", "黄某甲"), which jieba

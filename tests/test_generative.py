@@ -220,6 +220,16 @@ def test_a_piece_of_a_longer_number_is_rejected(base_config: Config) -> None:
         model_reading(reading, question, _model("2"))
 
 
+def test_a_piece_of_a_longer_name_is_rejected(base_config: Config) -> None:
+    question, reading = _reading(base_config, "该航班在哪里降落？", ("中国东方航空MU1234航班于昨日安全降落。",))
+    with pytest.raises(AssistantError, match="piece of a longer name"):
+        model_reading(reading, question, _model("中国"))
+    # A place inside a demonym or a longer place still answers.
+    question, reading = _reading(base_config, "张明是哪里人？", ("张明，山西人，1950年生。",))
+    chosen, _ = model_reading(reading, question, _model("山西"))
+    assert chosen is not None and "山西" in chosen.span
+
+
 def test_a_time_that_opens_the_sentence_belongs_to_its_subject(base_config: Config) -> None:
     question, reading = _reading(base_config, "德军何时重新占领莱茵兰？", ("1936年，德军重新占领莱茵兰。",))
     chosen, checks = model_reading(reading, question, _model("1936年"))
