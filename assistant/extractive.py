@@ -27,7 +27,16 @@ from dataclasses import dataclass, replace
 from .chunk import split_clauses, split_sentences
 from .figures import MEASURE_WORDS, NUMBER_IN_DIGITS, Figure, english_figure, find_figures
 from .hanzi import HANZI, HANZI_CHAR
-from .keyword import HIDDEN_NAME, leading_nouns, names_in, names_something, segment, tagged_words, tokenize
+from .keyword import (
+    HIDDEN_NAME,
+    LOCALISER_TAGS,
+    leading_nouns,
+    names_in,
+    names_something,
+    segment,
+    tagged_words,
+    tokenize,
+)
 from .prompts import language_of, template
 from .question import SLOT_EDGE, Question
 from .results import to_sources
@@ -105,10 +114,9 @@ ITEM_JOINER = re.compile(r"[、，,；;/]|以及|[和及与或]")
 # Words that say a quantity changed ("增长", "下降", "提高", "翻番").
 CHANGE_WORD = re.compile(r"[增降减涨跌升翻]|提高|回落")
 # Places are named, or end in a word for a place ("伍德沃德大道9844号"), or are a localiser ("新界西北部",
-# "市内"; jieba's f and s tags: "全部" ends like 西北部 but places nothing).
+# "市内"; LOCALISER_TAGS: "全部" ends like 西北部 but places nothing).
 PLACE_END = re.compile(r"[省市县区州镇乡村国岛洲山河湖海江路街道号港湾城府郡]$")
 LOCALISER_END = re.compile(r"[部面边侧内外]$")
-LOCALISER_TAGS = ("f", "s")
 # A passage that tells its reader what to answer is an instruction, not a fact (issue: prompt injection).
 INSTRUCTION = re.compile(
     r"忽略(?:之前|以上|上述|前面)的?(?:所有|全部)?(?:指令|指示|说明|要求)|(?:请|你必须|你应该|务必)(?:回答|答复|输出|告诉用户)"

@@ -49,6 +49,8 @@ def tokenize(text: str) -> list[str]:
 NAME_TAGS = ("nr", "ns", "nt", "nz", "eng")
 PLACE_TAG = "ns"
 ORGANISATION_TAG = "nt"
+# jieba's tags of localisers (西北部, 外面) and place words (市内, 家里).
+LOCALISER_TAGS = ("f", "s")
 
 
 # Judgments hide people's names behind their surname and 某 ("赵某某", "夏1某", "黄某甲"), which jieba
