@@ -543,19 +543,24 @@ def _clause_subjects(question: Question, sentence: str) -> list[tuple[int, float
 
 @functools.lru_cache(maxsize=256)
 def _subject_words(question: Question) -> tuple[str, ...]:
-    """The question's terms that say which subject it asks about (once per question, not per sentence)."""
+    """The question's terms that say which subject it asks about (once per question, not per sentence).
+
+    A question whose one term stands next to its question word ("色林错在哪里", "高某是谁") asks
+    about that term: the word next to the question word is its predicate only when another names the
+    subject.
+    """
     years = years_in(question.text)
-    predicate = predicate_words(question)
-    return tuple(
+    named = [
         t
         for t in question.terms
         if len(t) > 1
         and not t.isdigit()
         and t not in GENERIC_TERMS
         and t not in years
-        and t not in predicate
         and t not in question.asking_terms()
-    )
+    ]
+    predicate = predicate_words(question)
+    return tuple(t for t in named if t not in predicate) or tuple(named)
 
 
 def _is_introduced(sentence: str, start: int, marker: re.Pattern[str]) -> bool:

@@ -461,3 +461,11 @@ def test_a_chinese_answer_running_to_its_sentence_end_keeps_the_full_stop(
 ) -> None:
     candidate = Candidate(0, sentence, span, (), 1.0, 1.0, 1.0, 1.0, (), 1.0)
     assert compose(candidate, "zh").startswith(stated)
+
+
+def test_a_question_naming_only_its_subject_asks_about_that_subject() -> None:
+    # The one term beside the question word is the subject, not a predicate: the clause naming it shares it.
+    question = parse_question("青石湖在哪里？")
+    assert subject_share_at(question, "青石湖位于云河县北部，湖面海拔1200米。", 0) == 1.0
+    # With another term naming the subject, the word beside the question word stays the predicate.
+    assert subject_share_at(parse_question("青石湖的水位上涨了多少？"), "河水上涨了2米。", 0) == 0.0

@@ -265,6 +265,13 @@ def test_a_name_that_opens_its_clause_speaks_for_the_clauses_after_it(base_confi
         model_reading(reading, question, _model("2.36万元"))
 
 
+def test_a_place_for_a_question_naming_only_its_subject_is_accepted(base_config: Config) -> None:
+    # "青石湖在哪里" names nothing but the lake: the clause naming the lake is about what was asked.
+    question, reading = _reading(base_config, "青石湖在哪里？", ("青石湖位于云河县北部，湖面海拔1200米。",))
+    chosen, checks = model_reading(reading, question, _model("云河县北部"))
+    assert chosen is not None and "云河县北部" in chosen.span and "subject checked" in checks
+
+
 def test_words_written_twice_are_judged_where_the_sentence_answers(base_config: Config) -> None:
     question, reading = _reading(
         base_config, "谁提供营业场地？", ("甲方负责日常经营，乙方负责宣传，甲方提供营业场地和设备。",)
