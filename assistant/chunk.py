@@ -10,6 +10,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 
+from .hanzi import HANZI_CHAR
 from .ingest import Document
 
 # Section headings, outermost first: "第一章", "一、", "（一）", "1.", "（1）", "——".
@@ -100,11 +101,14 @@ def split_clauses(sentence: str) -> list[str]:
 
 
 def _is_ascii_period_end(text: str, i: int) -> bool:
-    """An ASCII period ends a sentence only after a letter and before white space (not in 2.6 or U.S.)."""
+    """An ASCII period ends a sentence after a letter and before white space (not in 2.6 or U.S.),
+    and between Chinese characters, where it stands for a full stop ("出现高通胀.新货币…")."""
     if text[i] != ".":
         return False
     before = text[i - 1] if i > 0 else ""
     after = text[i + 1] if i + 1 < len(text) else " "
+    if HANZI_CHAR.match(before) and HANZI_CHAR.match(after):
+        return True
     return before.isalpha() and before.isascii() and after.isspace() and not _is_abbreviation(text, i)
 
 

@@ -31,6 +31,14 @@ def test_sentences_split_at_chinese_and_ascii_ends() -> None:
     ]
 
 
+def test_an_ascii_period_between_chinese_characters_ends_a_sentence() -> None:
+    assert split_sentences("货币出现高通胀.新货币只以纸币发行.面值为2.5元。") == [
+        "货币出现高通胀.",
+        "新货币只以纸币发行.",
+        "面值为2.5元。",
+    ]
+
+
 def test_no_split_inside_numbers_or_quoted_titles() -> None:
     text = "合同总金额近2.6亿元。他说：“今年增长12.5%。明年更好。”随后下发《关于印发〈方案〉的通知。附件》。完毕。"
     assert split_sentences(text) == [
