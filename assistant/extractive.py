@@ -30,6 +30,7 @@ from .hanzi import HANZI, HANZI_CHAR
 from .keyword import (
     HIDDEN_NAME,
     LOCALISER_TAGS,
+    dictionary_words,
     leading_nouns,
     names_in,
     names_something,
@@ -146,6 +147,8 @@ DOER_BONUS = 0.3
 CAUSE_BONUS = 1.0
 # Words that introduce a cause or a purpose ("由于X，…", "…，意图X"), which a 为什么 question asks for.
 CAUSE_MARKER = re.compile(r"因为|由于|因(?![此而])|为了|鉴于|意图|旨在|以便|以免")
+# The words that open a consequence ("…，故原告诉至本院"): what follows them is what the cause led to.
+CONSEQUENCE_WORDS = frozenset({"故", "因此", "因而", "所以", "于是", "遂", "从而"})
 # How sure a title standing right after the asked noun ("电视剧《X》") is the answer: as sure as a
 # run with question words close on both sides.
 APPOSITION_ALIGNMENT = 0.9
@@ -732,6 +735,8 @@ def gives_kind(span: str, question: Question) -> bool:
         return False  # "哪两种酸" is not answered by one acid
     if question.kind in ("reason", "manner") and added and not _says_more_than_names_and_times(added):
         return False  # a name or a date is no cause and no way: "为何离婚" is not answered by "尚x1"
+    if question.kind == "reason" and next(iter(dictionary_words(span)), "") in CONSEQUENCE_WORDS:
+        return False  # "故原告起诉" says what followed, not why
     if question.kind == "number" and not _counts_alike(span, question):
         return False  # "多少项专利" is not answered by "3人"
     unit = ASKED_UNIT.match(question.right) if question.kind == "number" else None

@@ -101,6 +101,11 @@ def segment(text: str) -> list[str]:
     return _jieba().lcut(text)
 
 
+def dictionary_words(text: str) -> list[str]:
+    """jieba's dictionary words alone: its HMM glues an unknown name to the word before ("故乙")."""
+    return _jieba().lcut(text, HMM=False)
+
+
 def _words(text: str) -> list[str]:
     out: list[str] = []
     for span in WORD.findall(text):
