@@ -92,12 +92,11 @@ def test_terms_that_only_say_what_is_asked_are_not_the_subject() -> None:
 @pytest.mark.parametrize(
     ("question", "asking"),
     [
-        ("云河车站的地址是哪里？", {"地址"}),  # the address is given, not the word 地址
+        ("云河车站的地址是哪里？", {"地址", "哪里"}),  # the address is given, not the word 地址
         ("青石镇在什么地方？", {"地方"}),
         ("事故发生的时间是？", set()),  # a judgment writes "发生时间为…"
         ("该市去年的失业率是多少？", set()),  # "失业率3.2%": a figure's noun stays
     ],
 )
 def test_the_asked_noun_an_answer_replaces_is_an_asking_term(question: str, asking: set[str]) -> None:
-    assert asking <= parse_question(question).asking_terms()
-    assert not ({"时间", "失业率", "事故"} & parse_question(question).asking_terms())
+    assert parse_question(question).asking_terms() == asking
