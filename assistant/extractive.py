@@ -34,9 +34,9 @@ from .keyword import (
     leading_nouns,
     names_in,
     names_something,
+    question_words,
     segment,
     tagged_words,
-    tokenize,
 )
 from .prompts import language_of, template
 from .question import SLOT_EDGE, Question
@@ -211,7 +211,7 @@ class Reading:
 
 
 def question_terms(question: str) -> list[str]:
-    return [t for t in dict.fromkeys(tokenize(question)) if t not in GENERIC_TERMS]
+    return [t for t in question_words(question) if t not in GENERIC_TERMS]
 
 
 def term_weights(terms: list[str], sentences: list[str]) -> dict[str, float]:

@@ -106,6 +106,25 @@ def dictionary_words(text: str) -> list[str]:
     return _jieba().lcut(text, HMM=False)
 
 
+# One-character words that name nothing, which jieba's HMM glues to an unknown name beside them; the
+# question words 哪 and 几 stay with their measure word ("哪支", "几所"), which stands for the answer.
+FUNCTION_CHARS = "".join(sorted(w for w in STOPWORDS if len(w) == 1 and not w.isascii() and w not in "哪几"))
+
+
+def question_words(text: str) -> list[str]:
+    """A question's words as its sentences write them: jieba's HMM glues an unknown name to the
+    function character beside it ("钟惺有" of "钟惺有哪些代表作", "赋及" of "文、赋及诗"), a word no
+    sentence writes, so a word outside the dictionary loses function characters at its ends."""
+    frequencies = _jieba().dt.FREQ
+    words = []
+    for word in tokenize(text):
+        if len(word) > 1 and word not in frequencies and not word.isascii() and not NUMBER.fullmatch(word):
+            word = word.strip(FUNCTION_CHARS)
+        if word.strip():
+            words.append(word)
+    return list(dict.fromkeys(words))
+
+
 def _words(text: str) -> list[str]:
     out: list[str] = []
     for span in WORD.findall(text):

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from .hanzi import HANZI_CHAR
-from .keyword import segment, tokenize
+from .keyword import question_words, segment
 
 # Question words, longest first. The group names the kind of answer they ask for. 何 asks only in
 # compounds: alone it is a surname ("何某") or part of 任何. "在哪个节目中" asks for the programme, not a place.
@@ -142,13 +142,13 @@ class Question:
 
     def with_text(self, text: str) -> Question:
         """The same kind of question read as other words with no question word (search terms)."""
-        return Question(text, self.kind, "", "", tuple(dict.fromkeys(t for t in tokenize(text) if t.strip())))
+        return Question(text, self.kind, "", "", tuple(question_words(text)))
 
 
 def parse_question(text: str) -> Question:
     """The question's kind and slot; English questions get a kind but no slot (no shared words)."""
     stripped = text.strip().rstrip(QUESTION_END)
-    terms = tuple(dict.fromkeys(t for t in tokenize(stripped) if t.strip()))
+    terms = tuple(question_words(stripped))
     if not HANZI_CHAR.search(stripped):
         match = ENGLISH_KIND.search(stripped)  # "In what year…", "…evolved into how many layers"
         kind = next((k for k, v in match.groupdict().items() if v), "") if match else ""

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.keyword import KeywordIndex, names_in, tokenize
+from assistant.keyword import KeywordIndex, names_in, question_words, tokenize
 
 pytestmark = pytest.mark.fast  # rules alone: the quick tier
 
@@ -77,6 +77,15 @@ def test_empty_index_answers_nothing(tmp_path: Path) -> None:
     index = KeywordIndex.build([], [])
     index.save(tmp_path / "kw")
     assert KeywordIndex.load(tmp_path / "kw").search("专利", 5) == []
+
+
+def test_a_question_word_glued_to_a_function_character_is_written_as_sentences_write_it() -> None:
+    # jieba's HMM makes "钱惺有" and "方是", words no sentence writes; dictionary words stay whole.
+    assert "钱惺有" in tokenize("钱惺有哪些代表作") and "钱惺" in question_words("钱惺有哪些代表作")
+    assert question_words("该书的出版方是谁") == ["该书", "出版", "方", "谁"]
+    assert question_words("文、赋及诗各多少篇") == ["文", "赋", "诗", "各", "篇"]
+    assert "哪支" in question_words("冠军是哪支球队")  # the question word keeps its measure word
+    assert question_words("2019年增长12.5%") == tokenize("2019年增长12.5%")
 
 
 def test_hidden_names_of_judgments_are_names() -> None:
