@@ -20,6 +20,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 from .errors import AssistantError
 from .extractive import (
     ASIDE,
+    CLAUSE_ANSWER_CHARS,
     DATE,
     MIN_COVERAGE,
     MIN_SIMILARITY,
@@ -65,6 +66,10 @@ SUBJECT_LEAD_CHARS = 3
 # Abridged words: at least this many characters, standing in a stretch at most this many times as long.
 MIN_ABRIDGED_CHARS = 4
 ABRIDGED_GROWTH = 3
+# The tags jieba gives place names (it tags many as people's: 温哥华/nr, 申扎县/nr), and the units a
+# place name ends with when jieba writes them as words of their own ("离岛" + "区", "黄埔" + "村").
+PLACE_LIKE_TAGS = (PLACE_TAG, "nr", "nz")
+ADMINISTRATIVE_UNITS = frozenset("省市县区镇乡村州郡")
 NO_ANSWER = re.compile(r"^\W*(?:none|无|没有|无法回答|not found)\W*$", re.IGNORECASE)
 # A Chinese question that asks for a foreign form ("英文名", "缩写", "学名") is answered by Latin letters.
 FOREIGN_FORM_ASKED = re.compile(r"[英外拉][文语]|文名|语名|缩写|简称|符号|代码|代号|学名|拼写")
@@ -103,6 +108,10 @@ def model_reading(reading: Reading, question: str, chat_model) -> tuple[Candidat
     chosen, written = holder
     sentence = chosen.sentence
     occurrences = [completed(m.start(), m.end(), sentence) for m in re.finditer(re.escape(written), sentence)]
+    if reading.question.kind == "place":
+        occurrences = [place_phrase(start, end, sentence) for start, end in occurrences]
+    elif reading.question.kind == "manner":
+        occurrences = [manner_clause(start, end, sentence) for start, end in occurrences]
     # Words the sentence writes twice are judged where it says what was asked ("甲方为经营方；甲方投入
     # 营业场地" for 谁提供营业场地).
     start, end = next(
@@ -161,6 +170,40 @@ def completed(start: int, end: int, sentence: str) -> tuple[int, int]:
         while start in word_starts and word_starts[start][1] == PLACE_TAG:
             start = word_starts[start][0]
     return start, end
+
+
+def place_phrase(start: int, end: int, sentence: str) -> tuple[int, int]:
+    """Where a place answer stands with the names and the administrative units around it: the place
+    is asked, and the model copies a piece of it ("东涌" of "位于香港离岛区东涌的", "广东番禺" of
+    "广东番禺黄埔村人"). Each side is tagged alone, since jieba's words run across the copied words'
+    edge ("区东/n 涌/v"). The phrase starts at a name, and ends at a place name or a unit, so a unit
+    without its name ("卑诗省" as 卑/诗/省) or a name jieba cuts ("肯尼/特区") is left out."""
+    at = start
+    while at > 0:
+        word, tag = tagged_words(sentence[:at])[-1]
+        if not (tag.startswith(PLACE_LIKE_TAGS) or word in ADMINISTRATIVE_UNITS):
+            break
+        at -= len(word)
+        if tag.startswith(PLACE_LIKE_TAGS):
+            start = at
+    at = end
+    while at < len(sentence):
+        word, tag = tagged_words(sentence[at:])[0]
+        if not (tag.startswith(PLACE_LIKE_TAGS) or word in ADMINISTRATIVE_UNITS):
+            break
+        at += len(word)
+        if tag == PLACE_TAG or word in ADMINISTRATIVE_UNITS:
+            end = at
+    return start, end
+
+
+def manner_clause(start: int, end: int, sentence: str) -> tuple[int, int]:
+    """A manner is said by a clause, which the reader answers with when it is short (CLAUSE_ANSWER_CHARS):
+    the model's words are a piece of it ("线粒体DNA序列显示" of "其线粒体DNA序列显示…分开演化")."""
+    left, right = clause_bounds(sentence, start, end)
+    while left < start and not sentence[left].strip():
+        left += 1
+    return (left, right) if right - left <= CLAUSE_ANSWER_CHARS else (start, end)
 
 
 def glosses_in_brackets(start: int, end: int, sentence: str) -> bool:

@@ -18,7 +18,15 @@ from assistant.api import _embedder
 from assistant.errors import AssistantError
 from assistant.extractive import predicate_words, read
 from assistant.figures import numbers_in
-from assistant.generative import completed, locate, locate_abridged, model_reading, translate_for_search
+from assistant.generative import (
+    completed,
+    locate,
+    locate_abridged,
+    manner_clause,
+    model_reading,
+    place_phrase,
+    translate_for_search,
+)
 from assistant.question import parse_question
 from assistant.retrieve import Passage
 
@@ -272,6 +280,19 @@ def test_a_place_for_a_question_naming_only_its_subject_is_accepted(base_config:
     assert chosen is not None and "云河县北部" in chosen.span and "subject checked" in checks
 
 
+def test_a_place_answer_is_the_whole_place_phrase_around_the_copied_words(base_config: Config) -> None:
+    # jieba reads "…离岛区东涌" as 离岛/区东/涌: each side of the copied words is tagged alone.
+    question, reading = _reading(base_config, "青石中学位于哪里？", ("青石中学是一所位于香港离岛区东涌的中学。",))
+    chosen, _ = model_reading(reading, question, _model("东涌"))
+    assert chosen is not None and "香港离岛区东涌" in chosen.span
+    sentence = "他是广东番禺黄埔村人。"
+    assert place_phrase(2, 6, sentence) == (2, 9)  # 广东番禺 -> 广东番禺黄埔村, not 人
+    sentence = "该楼位于加拿大卑诗省温哥华市中心。"
+    assert place_phrase(10, 13, sentence) == (10, 13)  # no 省 without the name jieba does not know
+    sentence = "张三在北京工作。"
+    assert place_phrase(3, 5, sentence) == (3, 5)
+
+
 def test_words_written_twice_are_judged_where_the_sentence_answers(base_config: Config) -> None:
     question, reading = _reading(
         base_config, "谁提供营业场地？", ("甲方负责日常经营，乙方负责宣传，甲方提供营业场地和设备。",)
@@ -331,3 +352,17 @@ def test_a_translated_question_is_put_to_the_model_in_the_documents_language(
     assert "How many workers" in translation
     assert "云河县的纺织厂有多少名工人？" in reading and "How many" not in reading, "the model reads the translation"
     assert result.found and "3200" in result.text.split("\n\n")[0] and result.mode == "llm", result.checks
+
+
+def test_a_manner_answer_is_the_short_clause_holding_the_copied_words(base_config: Config) -> None:
+    # The reader answers a manner with its clause; the model's piece of it is completed to the same.
+    question, reading = _reading(
+        base_config,
+        "怎么证明两种鸣禽是不同的物种？",
+        ("学者比较了标本，两种鸣禽的线粒体DNA序列显示它们早已分开演化，因此是不同的物种。",),
+    )
+    chosen, _ = model_reading(reading, question, _model("线粒体DNA序列显示"))
+    assert chosen is not None and "两种鸣禽的线粒体DNA序列显示它们早已分开演化" in chosen.span
+    assert manner_clause(0, 2, "甲方以现金支付，乙方出具收据。") == (0, 7)
+    long_clause = "甲方以" + "现金" * 30 + "支付"
+    assert manner_clause(3, 5, long_clause) == (3, 5)  # longer than the reader's clause answers
