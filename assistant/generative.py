@@ -97,53 +97,63 @@ def model_reading(reading: Reading, question: str, chat_model) -> tuple[Candidat
     words = COPIED.sub("", reply).strip().strip("“”\"'「」。.[]")
     if not words:
         raise AssistantError(f"the model's reply {reply!r} holds no words from the sentences")
-    # The words decide which sentence answers: the first shown (the reader's best) that holds them.
-    holder = next(((c, at) for c in shown if (at := locate(words, c.sentence)) is not None), None)
-    if holder is None:
+    # The words decide which sentence answers: the first shown (the reader's best) that holds them where
+    # its clause says what was asked, else the first that holds them.
+    holders = [(c, at) for c in shown if (at := locate(words, c.sentence)) is not None]
+    if not holders:
         # Words the model shortened ("主动投案" for "主动到检察机关投案") answer with the text's own.
-        holder = next(((c, at) for c in shown if (at := locate_abridged(words, c.sentence)) is not None), None)
-        if holder is None:
+        holders = [(c, at) for c in shown if (at := locate_abridged(words, c.sentence)) is not None]
+        if not holders:
             raise AssistantError(f"the model's words {words!r} stand in no shown sentence")
-        checks = [*checks, f"the model's words abridge the sentence's {holder[1]!r}"]
-    chosen, written = holder
-    sentence = chosen.sentence
-    occurrences = [completed(m.start(), m.end(), sentence) for m in re.finditer(re.escape(written), sentence)]
-    if reading.question.kind == "place":
-        occurrences = [place_phrase(start, end, sentence) for start, end in occurrences]
-    elif reading.question.kind == "manner":
-        occurrences = [manner_clause(start, end, sentence) for start, end in occurrences]
-    # Words the sentence writes twice are judged where it says what was asked ("甲方为经营方；甲方投入
-    # 营业场地" for 谁提供营业场地).
-    start, end = next(
-        (
-            (start, end)
-            for start, end in occurrences
-            if clause_shares_subject(start, end, sentence, reading)
-            and clause_holds_predicate(start, end, sentence, reading)
-        ),
-        occurrences[0],
-    )
-    located = sentence[start:end]
-    if lang == "zh" and glosses_in_brackets(start, end, sentence) and not FOREIGN_FORM_ASKED.search(question):
-        raise AssistantError(f"the model's words {located!r} are a foreign gloss of the text's own answer")
-    if cuts_a_number(start, end, sentence):
-        raise AssistantError(f"the model's words {located!r} are a piece of a longer number")
-    if cuts_a_name(start, end, sentence):
-        raise AssistantError(f"the model's words {located!r} are a piece of a longer name")
-    if not clause_shares_subject(start, end, sentence, reading):
-        raise AssistantError(f"the clause of {located!r} names nothing the question asks about")
-    if not clause_holds_predicate(start, end, sentence, reading):
-        raise AssistantError(f"the clause of {located!r} is not the one that says what was asked")
-    if not gives_answer(located, chosen.sentence, reading.question):
-        raise AssistantError(f"the model's words {located!r} are not a {reading.question.kind} answer as asked")
-    if not about_the_question(chosen, reading):
-        raise AssistantError(f"the sentence holding {located!r} is not about what was asked")
+        checks = [*checks, f"the model's words abridge the sentence's {holders[0][1]!r}"]
+    places = [(c, span) for c, written in holders for span in _occurrences(written, c.sentence, reading)]
+    # Words written twice are judged where the text says what was asked ("甲方为经营方；甲方投入营业场地" for
+    # 谁提供营业场地; "成立20周年…1988年至2008年" then "于1988年成立" for 哪一年成立): the first place
+    # that passes every check answers, and when none does, the first place's failure is the reason.
+    failures = [_failed_check(c, start, end, reading, question) for c, (start, end) in places]
+    answering = next((place for place, failure in zip(places, failures, strict=True) if not failure), None)
+    if answering is None:
+        raise AssistantError(failures[0])
+    chosen, (start, end) = answering
+    located = chosen.sentence[start:end]
     checks = [*checks, "the words stand in the chosen sentence", "subject checked"]
     if located in chosen.span:
         # The model confirms the reader's span, which says more: the whole list ("夏雨" of "夏雨、宋熙年及
         # 陈爽"), the words that say what the figure is ("上缴国库", "副镇长" of "明城镇副镇长").
         return chosen, [*checks, "the reader's span confirmed"]
     return with_span(chosen, located), checks
+
+
+def _failed_check(chosen: Candidate, start: int, end: int, reading: Reading, question: str) -> str:
+    """Why the words at this place of the chosen sentence do not answer, or "" when they do."""
+    sentence = chosen.sentence
+    located = sentence[start:end]
+    foreign_asked = FOREIGN_FORM_ASKED.search(question)
+    if language_of(question) == "zh" and glosses_in_brackets(start, end, sentence) and not foreign_asked:
+        return f"the model's words {located!r} are a foreign gloss of the text's own answer"
+    if cuts_a_number(start, end, sentence):
+        return f"the model's words {located!r} are a piece of a longer number"
+    if cuts_a_name(start, end, sentence):
+        return f"the model's words {located!r} are a piece of a longer name"
+    if not clause_shares_subject(start, end, sentence, reading):
+        return f"the clause of {located!r} names nothing the question asks about"
+    if not clause_holds_predicate(start, end, sentence, reading):
+        return f"the clause of {located!r} is not the one that says what was asked"
+    if not gives_answer(located, sentence, reading.question):
+        return f"the model's words {located!r} are not a {reading.question.kind} answer as asked"
+    if not about_the_question(chosen, reading):
+        return f"the sentence holding {located!r} is not about what was asked"
+    return ""
+
+
+def _occurrences(written: str, sentence: str, reading: Reading) -> list[tuple[int, int]]:
+    """Where the sentence writes the words, each completed to the asked unit."""
+    found = [completed(m.start(), m.end(), sentence) for m in re.finditer(re.escape(written), sentence)]
+    if reading.question.kind == "place":
+        return [place_phrase(start, end, sentence) for start, end in found]
+    if reading.question.kind == "manner":
+        return [manner_clause(start, end, sentence) for start, end in found]
+    return found
 
 
 def completed(start: int, end: int, sentence: str) -> tuple[int, int]:

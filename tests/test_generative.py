@@ -366,3 +366,18 @@ def test_a_manner_answer_is_the_short_clause_holding_the_copied_words(base_confi
     assert manner_clause(0, 2, "甲方以现金支付，乙方出具收据。") == (0, 7)
     long_clause = "甲方以" + "现金" * 30 + "支付"
     assert manner_clause(3, 5, long_clause) == (3, 5)  # longer than the reader's clause answers
+
+
+def test_words_in_several_sentences_answer_from_the_one_that_says_what_was_asked(base_config: Config) -> None:
+    # "1990" stands in both; only the second sentence's clause says when the association was founded.
+    question, reading = _reading(
+        base_config,
+        "青石体育协会成立于哪一年？",
+        (
+            "为庆祝成立20周年，青石体育协会举办选举，表扬1990年至2010年间为本市屡创佳绩的运动员。",
+            "青石体育协会于1990年成立，由本市体育记者组成。",
+        ),
+    )
+    assert "1990年至2010年" in reading.candidates[0].sentence  # the reader's best holds the words first
+    chosen, checks = model_reading(reading, question, _model("1990"))
+    assert chosen is not None and "1990年成立" in chosen.sentence and "1990" in chosen.span
