@@ -379,5 +379,5 @@ def test_words_in_several_sentences_answer_from_the_one_that_says_what_was_asked
         ),
     )
     assert "1990年至2010年" in reading.candidates[0].sentence  # the reader's best holds the words first
-    chosen, checks = model_reading(reading, question, _model("1990"))
+    chosen, _ = model_reading(reading, question, _model("1990"))
     assert chosen is not None and "1990年成立" in chosen.sentence and "1990" in chosen.span

@@ -92,3 +92,5 @@ def test_hidden_names_of_judgments_are_names() -> None:
     assert names_in("被告人赵某某担任的职务是什么？") == ("赵某某",)
     assert "夏1某" in names_in("被告人夏1某为何离开？")
     assert "某某" not in " ".join(names_in("某某公司的地址"))
+    assert names_in("被告人周某丙以扣发奖金相威胁") == ("周某丙",)  # 丙 ends the name before a verb
+    assert names_in("李某甲方提供场地") == ("李某",)  # 甲方 is a contract's party
