@@ -632,6 +632,12 @@ def _shared_runs(question: Question, sentence: str) -> list[Shared]:
             i += size
         else:
             i += 1
+    # A hidden name is one word: the question's "黄某" shares the sentence's "黄某甲" whole, so no span
+    # starts with its "甲".
+    for name in HIDDEN_NAME.finditer(sentence):
+        shared = [d for d in distance[name.start() : name.end()] if d is not None]
+        if shared:
+            distance[name.start() : name.end()] = [min(shared, key=lambda d: d[1])] * (name.end() - name.start())
     return distance
 
 

@@ -54,8 +54,8 @@ LOCALISER_TAGS = ("f", "s")
 
 
 # Judgments hide people's names behind their surname and 某 ("赵某某", "夏1某", "黄某甲"), which jieba
-# does not know as names.
-HIDDEN_NAME = re.compile(rf"(?!某)[{HANZI}]\d*某+(?:\d+|[甲乙丙丁](?![{HANZI}]))?")
+# does not know as names; 甲乙丙丁 ends one ("黄某甲从…") unless it opens 甲方/乙方, a contract's party.
+HIDDEN_NAME = re.compile(rf"(?!某)[{HANZI}]\d*某+(?:\d+|[甲乙丙丁](?!方))?")
 
 
 @functools.lru_cache(maxsize=8192)

@@ -92,6 +92,13 @@ def test_a_description_runs_to_the_end_of_the_sentence() -> None:
     assert asked_span(parse_question("被告人王某的投案情况为？"), sentence)[0].startswith("被告人王某于2015年3月2日")
 
 
+@pytest.mark.fast
+def test_a_span_never_starts_inside_a_hidden_name() -> None:
+    # The question's 周某 is the sentence's 周某丙: the span is what follows the whole name.
+    sentence = "当年8月间被告人周某丙以扣发全部奖金相威胁让工人在节假日连续加班且不支付任何加班费用和补贴。"
+    assert asked_span(parse_question("周某如何让工人加班？"), sentence)[0] == "以扣发全部奖金相威胁"
+
+
 def test_a_title_after_the_asked_noun_is_the_named_thing() -> None:
     sentence = "2010年他也因在李安执导的电影《长河》中饰演警察一角而走红。"
     assert asked_span(parse_question("他因为哪部电影而走红？"), sentence)[0] == "《长河》"
