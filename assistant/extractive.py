@@ -59,6 +59,8 @@ MAX_UNIT_CHARS = 100
 MIN_CONTEXT_CHARS = 2
 # The marks that end a statement; an answer running to its sentence's end keeps its own.
 FULL_STOPS = "。！？"
+# A figure question for each of several things ("各多少篇", "分别是多少").
+EACH_ASKED = re.compile(r"各|分别")
 # Clause ends that close a span; 、 joins the items of a list, which an answer may be.
 SPAN_END = re.compile(r"[，；;。！？!?]|,(?!\d{3})")
 # A bracketed aside after a name (its English or Latin name, an abbreviation, empty brackets) is
@@ -461,9 +463,24 @@ def asked_span(question: Question, sentence: str) -> tuple[str, float]:
         span = _strip_edges(sentence[start:end])
     span = span + _head_noun(question, sentence, end)
     clause = clause_around(sentence, start, end)
+    if question.kind == "number" and EACH_ASKED.search(question.text):
+        left, right = clause_bounds(sentence, start, end)
+        clause = _strip_edges(sentence[left : _figure_clauses_end(sentence, right)])
     if question.asks_description:
         return _strip_edges(_described(sentence, clause, clauses)), min(1.0, score / 2)
     return (clause if len(clause) <= CLAUSE_ANSWER_CHARS else span), min(1.0, score / 2)
+
+
+def _figure_clauses_end(sentence: str, end: int) -> int:
+    """Where the comma clauses after a figure's clause that give a figure of their own end: a question
+    for each thing's figure ("文、赋及诗各多少篇") is answered by all of them ("…1104篇，诗961首")."""
+    while sentence[end : end + 1] in ("，", "；", ";"):
+        following = SPAN_END.search(sentence, end + 1)
+        clause_end = following.start() if following else len(sentence)
+        if not any(not f.is_year for f in find_figures(sentence[end + 1 : clause_end])):
+            break
+        end = clause_end
+    return end
 
 
 def lone_item(sentence: str, question: Question) -> str:

@@ -99,6 +99,15 @@ def test_a_span_never_starts_inside_a_hidden_name() -> None:
     assert asked_span(parse_question("周某如何让工人加班？"), sentence)[0] == "以扣发全部奖金相威胁"
 
 
+@pytest.mark.fast
+def test_a_figure_for_each_thing_is_answered_by_every_clause_giving_one() -> None:
+    sentence = "甲队得了98分，乙队得了87分，比赛在北京举行。"
+    assert asked_span(parse_question("两队分别得了多少分？"), sentence)[0] == "甲队得了98分，乙队得了87分"
+    sentence = "该馆共藏书、画3200件，碑帖450件。"
+    assert asked_span(parse_question("该馆藏书、画及碑帖各多少件？"), sentence)[0] == "该馆共藏书、画3200件，碑帖450件"
+    assert asked_span(parse_question("该馆藏书、画多少件？"), sentence)[0] == "该馆共藏书、画3200件"
+
+
 def test_a_title_after_the_asked_noun_is_the_named_thing() -> None:
     sentence = "2010年他也因在李安执导的电影《长河》中饰演警察一角而走红。"
     assert asked_span(parse_question("他因为哪部电影而走红？"), sentence)[0] == "《长河》"
