@@ -59,6 +59,10 @@ MAX_UNIT_CHARS = 100
 MIN_CONTEXT_CHARS = 2
 # The marks that end a statement; an answer running to its sentence's end keeps its own.
 FULL_STOPS = "。！？"
+# The marks a span sheds at its ends, and how many characters at an end decide whether a joining
+# character is a word of its own there (jieba's dictionary words; 4 holds any word it starts or ends).
+EDGE_MARKS = SLOT_EDGE + "。；;"
+EDGE_WORD_CHARS = 4
 # A figure question for each of several things ("各多少篇", "分别是多少").
 EACH_ASKED = re.compile(r"各|分别")
 # Clause ends that close a span; 、 joins the items of a list, which an answer may be.
@@ -877,9 +881,11 @@ def _strip_edges(span: str) -> str:
     previous = None
     while span != previous:
         previous = span
-        span = span.strip().rstrip(SLOT_EDGE + "。；;")
-        while span and span[0] in SLOT_EDGE + "。；;" and (span[0] not in "由被" or AGENT_MARKER.match(span)):
-            span = span[1:]  # a joining word, not the start of "被告" or "由于"
+        span = span.strip()
+        while span and _joins_at_end(span):
+            span = span[:-1]
+        while span and _joins_at_start(span):
+            span = span[1:]
         span = re.sub(r"^[（(]\s*[)）]|[（(]\s*[)）]$", "", span)
         for opening, closing in ("（）", "()", "《》", "“”", "「」"):
             if span.startswith(closing) or (span.startswith(opening) and closing not in span):
@@ -887,6 +893,25 @@ def _strip_edges(span: str) -> str:
             if span.endswith(opening) or (span.endswith(closing) and opening not in span):
                 span = span[:-1]
     return span
+
+
+def _joins_at_start(span: str) -> bool:
+    """The span opens with a joining word, not with the first character of a word ("系列", "有关", "在建";
+    "被告" and "由于", and 由 or 被 that introduce a doer, by AGENT_MARKER)."""
+    first = span[0]
+    if first not in EDGE_MARKS:
+        return False
+    if first in "由被":
+        return bool(AGENT_MARKER.match(span))
+    return not HANZI_CHAR.match(first) or dictionary_words(span[:EDGE_WORD_CHARS])[0] == first
+
+
+def _joins_at_end(span: str) -> bool:
+    """The span closes with a joining word, not with the last character of a word ("关系", "所有", "以及")."""
+    last = span[-1]
+    if last not in EDGE_MARKS:
+        return False
+    return not HANZI_CHAR.match(last) or dictionary_words(span[-EDGE_WORD_CHARS:])[-1] == last
 
 
 def answers_question(reading: Reading) -> bool:

@@ -22,6 +22,8 @@ from assistant.extractive import (
     WEAK_ALIGNMENT,
     Candidate,
     Reading,
+    _joins_at_end,
+    _joins_at_start,
     answers_question,
     asked_span,
     compose,
@@ -106,6 +108,17 @@ def test_a_figure_for_each_thing_is_answered_by_every_clause_giving_one() -> Non
     sentence = "该馆共藏书、画3200件，碑帖450件。"
     assert asked_span(parse_question("该馆藏书、画及碑帖各多少件？"), sentence)[0] == "该馆共藏书、画3200件，碑帖450件"
     assert asked_span(parse_question("该馆藏书、画多少件？"), sentence)[0] == "该馆共藏书、画3200件"
+
+
+@pytest.mark.fast
+def test_a_span_sheds_joining_words_but_not_the_edge_of_a_word() -> None:
+    # 系 of 关系 is no copula here, nor 有 of 有关; 于 before a year is a joining word.
+    assert asked_span(parse_question("甲公司与乙公司是什么关系？"), "甲公司与乙公司是长期合作关系。")[0].endswith(
+        "合作关系"
+    )
+    assert not _joins_at_start("系列电影于2001年上映") and not _joins_at_start("有关部门")
+    assert _joins_at_start("于2010年") and _joins_at_start("是甲方") and _joins_at_start("由霍震霆担任")
+    assert not _joins_at_end("两国关系") and _joins_at_end("甲方和") and _joins_at_end("他的")
 
 
 def test_a_title_after_the_asked_noun_is_the_named_thing() -> None:
