@@ -97,8 +97,10 @@ def model_reading(reading: Reading, question: str, chat_model) -> tuple[Candidat
     words = COPIED.sub("", reply).strip().strip("“”\"'「」。.[]")
     if not words:
         raise AssistantError(f"the model's reply {reply!r} holds no words from the sentences")
-    # The words decide which sentence answers: the first shown (the reader's best) that holds them where
-    # its clause says what was asked, else the first that holds them.
+    # The words decide which sentence answers. Words the shown sentences write in several places are
+    # judged where the text says what was asked ("甲方为经营方；甲方投入营业场地" for 谁提供营业场地;
+    # "成立20周年…1988年至2008年", then "于1988年成立" for 哪一年成立): the first place, in the reader's
+    # order, that passes every check answers; when none does, the first place's failure is the reason.
     holders = [(c, at) for c in shown if (at := locate(words, c.sentence)) is not None]
     if not holders:
         # Words the model shortened ("主动投案" for "主动到检察机关投案") answer with the text's own.
@@ -106,15 +108,15 @@ def model_reading(reading: Reading, question: str, chat_model) -> tuple[Candidat
         if not holders:
             raise AssistantError(f"the model's words {words!r} stand in no shown sentence")
         checks = [*checks, f"the model's words abridge the sentence's {holders[0][1]!r}"]
-    places = [(c, span) for c, written in holders for span in _occurrences(written, c.sentence, reading)]
-    # Words written twice are judged where the text says what was asked ("甲方为经营方；甲方投入营业场地" for
-    # 谁提供营业场地; "成立20周年…1988年至2008年" then "于1988年成立" for 哪一年成立): the first place
-    # that passes every check answers, and when none does, the first place's failure is the reason.
-    failures = [_failed_check(c, start, end, reading, question) for c, (start, end) in places]
-    answering = next((place for place, failure in zip(places, failures, strict=True) if not failure), None)
-    if answering is None:
-        raise AssistantError(failures[0])
-    chosen, (start, end) = answering
+    positions = [(c, span) for c, written in holders for span in _occurrences(written, c.sentence, reading)]
+    first_failure = ""
+    for chosen, (start, end) in positions:
+        failure = _failed_check(chosen, start, end, reading, question)
+        if not failure:
+            break
+        first_failure = first_failure or failure
+    else:
+        raise AssistantError(first_failure)
     located = chosen.sentence[start:end]
     checks = [*checks, "the words stand in the chosen sentence", "subject checked"]
     if located in chosen.span:

@@ -115,10 +115,11 @@ def question_words(text: str) -> list[str]:
     """A question's words as its sentences write them: jieba's HMM glues an unknown name to the
     function character beside it ("钟惺有" of "钟惺有哪些代表作", "赋及" of "文、赋及诗"), a word no
     sentence writes, so a word outside the dictionary loses function characters at its ends."""
-    frequencies = _jieba().dt.FREQ
+    jieba = _jieba()
     words = []
     for word in tokenize(text):
-        if len(word) > 1 and word not in frequencies and not word.isascii() and not NUMBER.fullmatch(word):
+        # The dictionary lists its words and their beginnings ("中超" of 中超联赛, a name like "于乐"): whole.
+        if len(word) > 1 and jieba.get_FREQ(word) is None and not word.isascii() and not NUMBER.fullmatch(word):
             word = word.strip(FUNCTION_CHARS)
         if word.strip():
             words.append(word)
