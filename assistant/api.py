@@ -237,7 +237,7 @@ def answer_stream(
 
     tick = time.perf_counter()
     condensed, condensing = _condense(question, history, chat_model)
-    # llm mode translates an English question before searching; auto only when the first reading fails.
+    # llm mode translates an English question before searching; auto after reading its dictionary words.
     queries = _search_queries(condensed, generation, chat_model if mode == "llm" else None)
     timings["condense"] = time.perf_counter() - tick
 
@@ -248,9 +248,12 @@ def answer_stream(
 
     tick = time.perf_counter()
     text, found, sources, checks, used_mode = _read_passages(question, queries, retrieval, embeddings, chat_model, mode)
-    if mode == "auto" and not found and chat_model is not None and not queries.reading_is_question:
-        # An English question the glossary's words did not answer: the model translates it, and the
-        # translation is read (by the model when the reader is not confident of it).
+    if mode == "auto" and chat_model is not None and not queries.reading_is_question:
+        # An English question read by its dictionary words: a bag of words has no question word to
+        # align, so its span is a guess. The model translates the question, and the translation is read
+        # (by the model when the reader is not confident of it); the bag's answer stands only when the
+        # translation's reading refuses. On XQuAD: 14 right and 6 confidently wrong of the 20 questions
+        # the bag answered (was 13 and 7), with the asked span instead of the whole sentence.
         translated = _search_queries(condensed, generation, chat_model)
         if translated.reading_is_question:
             with store.errors():
@@ -262,8 +265,9 @@ def answer_stream(
             )
             if second[1]:
                 queries, (text, found, sources, checks, used_mode) = translated, second
-            else:  # still refused: the checks say what the translation's reading found
-                checks = [*checks, *translated.checks, *second[3]]
+            else:  # the checks say what the translation's reading found
+                stands = ["the dictionary words' answer stands"] if found else []
+                checks = [*checks, *translated.checks, *second[3], *stands]
     timings["answer"] = time.perf_counter() - tick
     timings["total"] = time.perf_counter() - started
     yield text

@@ -354,6 +354,28 @@ def test_a_translated_question_is_put_to_the_model_in_the_documents_language(
     assert result.found and "3200" in result.text.split("\n\n")[0] and result.mode == "llm", result.checks
 
 
+@pytest.mark.parametrize(
+    ("translation", "stands"),
+    [
+        ("云河县的纺织厂有多少名工人？", "searched and read as: 云河县的纺织厂有多少名工人？"),
+        # The translation's reading refuses (no sentence counts machines): the dictionary words' answer stands.
+        ("云河县的纺织厂有多少台机器？", "the dictionary words' answer stands"),
+    ],
+)
+def test_auto_reads_an_english_questions_translation_though_its_dictionary_words_answer(
+    fresh_config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, translation: str, stands: str
+) -> None:
+    report = tmp_path / "report.txt"
+    report.write_text("云河县工作总结\n\n云河县的纺织厂共有工人3200名，比上年增加200名。\n", encoding="utf-8")
+    build_index([report], config=fresh_config)
+    model = _RecordingChatModel(messages=iter([AIMessage(content=translation), AIMessage(content="none")]))
+    monkeypatch.setattr(api, "_chat_model", lambda config, mode: model)
+    result = answer("How many workers does the textile mill of Yunhe County have?", config=fresh_config, mode="auto")
+    assert "How many workers" in model.prompts[0], "the model translated the question"
+    assert stands in result.checks, result.checks
+    assert result.found and "3200" in result.text.split("\n\n")[0], result.checks
+
+
 def test_a_manner_answer_is_the_short_clause_holding_the_copied_words(base_config: Config) -> None:
     # The reader answers a manner with its clause; the model's piece of it is completed to the same.
     question, reading = _reading(
