@@ -28,6 +28,10 @@ MAX_FILE_BYTES = 50 * 1024 * 1024
 # PDF points per inch: a page rendered at D dpi is D / 72 pixels per point.
 POINTS_PER_INCH = 72
 
+# Bare block tags (<p>, </div>, <br>): a .txt file holding a few of them is a page saved as text.
+MARKUP_TAG = re.compile(r"<(?:/?(?:p|div|h[1-6]|li|td|tr|table|center|span)|br\s*/?)>", re.IGNORECASE)
+MIN_MARKUP_TAGS = 3
+
 # progress(done, total, message): pages read, chunks embedded.
 Progress = Callable[[int, int, str], None]
 
@@ -285,7 +289,8 @@ def extract_text(data: bytes, suffix: str, name: str, config: Config) -> str:
     text = decode_bytes(data, name)
     if suffix == ".csv":
         return csv_text(text, name, max_rows=config.max_table_rows)
-    if suffix in (".html", ".htm"):
+    # A page saved as .txt reads as the page: its tags are no words, its paragraphs are paragraphs.
+    if suffix in (".html", ".htm") or (suffix == ".txt" and len(MARKUP_TAG.findall(text)) >= MIN_MARKUP_TAGS):
         return _html_text(text)
     return text
 
@@ -424,7 +429,7 @@ def _title(text: str, path: Path) -> str:
     """First heading or a short first line; otherwise the file name."""
     for line in text.split("\n"):
         line = line.strip()
-        if not line:
+        if not re.search(r"\w", line):  # blank, or a stray quote or rule: it names nothing
             continue
         heading = re.match(r"^#{1,6}\s+(.+)$", line)
         if heading:

@@ -178,6 +178,23 @@ def test_html_keeps_text_and_drops_page_furniture(tmp_path: Path) -> None:
     assert doc.title == "某市2009年年报"
 
 
+def test_a_page_saved_as_text_is_read_as_the_page(tmp_path: Path) -> None:
+    path = tmp_path / "report.txt"
+    path.write_text(
+        '"<divclass="title"><h2>2009年青石市政府工作报告</h2></div><p>各位代表：</p>'
+        "<p>一、工作回顾</p><p>全年接待游客640万人次，旅游总收入增长21.5%。</p>校训：<br>勤<br>朴",
+        encoding="utf-8",
+    )
+    doc = load_document(path)
+    assert "<" not in doc.text and ">" not in doc.text
+    assert doc.title == "2009年青石市政府工作报告"
+    assert "\n一、工作回顾\n" in doc.text and "\n全年接待游客640万人次，旅游总收入增长21.5%。" in doc.text
+    # Text that only mentions a tag or compares is plain text, read as written.
+    plain = tmp_path / "plain.txt"
+    plain.write_text("网页用<p>标记段落。当x<y时，增长率<5%。\n", encoding="utf-8")
+    assert "<p>标记段落" in load_document(plain).text and "x<y" in load_document(plain).text
+
+
 def test_docx_paragraphs_and_tables(tmp_path: Path) -> None:
     import docx
 
