@@ -92,6 +92,8 @@ TIME_WORDS = re.compile(
 # People are named (names_in: jieba's names and a judgment's hidden "张某某"), or called by a word for a
 # party or a role ("甲方", "原告", "申请人", "会长"); of the words ending in 告 only the parties are people
 # ("公告", "报告" are not).
+# A judgment's names for its parties: like a name, they say who, not how or why.
+PARTY_ROLE = re.compile(r"被上诉人|上诉人|被申请人|申请人|被告人|犯罪嫌疑人|原告|被告|第三人")
 PERSON_WORD = re.compile(r"(?:[人者员长师家方主手官士夫妻]|[原被]告)(?:$|[，、和及与])")
 # The measure words that count people.
 PEOPLE_MEASURE = frozenset("人名位")
@@ -775,8 +777,9 @@ def gives_kind(span: str, question: Question) -> bool:
 
 
 def _says_more_than_names_and_times(added: str) -> bool:
-    """Words beyond names and times: "于2009年5月2日报" says when something was reported, not why."""
-    rest = TIME_WORDS.sub(" ", added)
+    """Words beyond names, parties and times: "于2009年5月2日报" says when something was reported,
+    not why, and "被告人 又" (of "被告人李某又利用职务之便") not how."""
+    rest = PARTY_ROLE.sub(" ", TIME_WORDS.sub(" ", added))
     for name in names_in(rest):
         rest = rest.replace(name, " ")
     return any(len(piece) > 1 for piece in rest.split())

@@ -444,6 +444,8 @@ def test_auto_has_the_model_check_a_low_score_or_a_loosely_aligned_span() -> Non
         ("该厂停产的原因是什么？", "该厂于2009年5月2日报停产", False),  # a date is no cause
         ("该厂停产的原因是什么？", "该厂于2009年5月2日因原料短缺停产", True),
         ("乙公司为什么起诉甲公司？", "故乙公司向本院起诉甲公司", False),  # what followed, not why
+        ("王某是如何骗取货款的？", "被告人王某又骗取货款", False),  # the party's role says who, not how
+        ("王某是如何骗取货款的？", "被告人王某虚构订单骗取货款", True),
         ("乙公司为什么起诉甲公司？", "因甲公司拖欠货款，乙公司向本院起诉", True),
     ],
 )
