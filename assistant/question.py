@@ -16,13 +16,14 @@ from .hanzi import HANZI_CHAR
 from .keyword import question_words, segment
 
 # Question words, longest first. The group names the kind of answer they ask for. 何 asks only in
-# compounds: alone it is a surname ("何某") or part of 任何. "在哪个节目中" asks for the programme, not a place.
+# compounds: alone it is a surname ("何某") or part of 任何. A closing "是什么样的" asks what a thing is
+# like, as 怎么样 does. "在哪个节目中" asks for the programme, not a place.
 QUESTION_WORD = re.compile(
     r"(?P<time>什么时候|什么时间|哪一年|哪年|哪一天|哪天|何时|几月几日|几时|多久|多长时间)"
     r"|(?P<place>什么地方|哪里|哪儿|何地|何处|在哪(?![里儿一个些种家所条部座支款项类只名位]))"
     r"|(?P<number>多少|多大|多高|多长|多远|多重|几[个件项家人名次年位种所批届倍天岁条座只张场部篇]?)"
     r"|(?P<reason>为什么|为何|何故|何以|什么原因)"
-    r"|(?P<manner>怎么样|怎样|如何|怎么)"
+    r"|(?P<manner>怎么样|怎样|如何|怎么|什么样(?=的?[？?]?$))"
     r"|(?P<person>谁|何人|哪位)"
     r"|(?P<entity>什么|何种|何物|何事|何意|哪[个些种家国所条部座支款项类只名]?)"
 )
@@ -49,7 +50,7 @@ REPLACED_NOUN_KINDS = ("place",)
 # Nouns that ask for a description ("有什么特点", "经营范围为？"): the answer is the whole predicate
 # that describes, which runs over several clauses, not the first clause of it.
 DESCRIPTION_NOUN = re.compile(
-    r"(?:特点|特征|特色|内容|职责|范围|作用|功能|用途|结果|情况|表现|症状|诊断|意思|含义|定义|规定|要求|措施|经过|过程)$"
+    r"(?:特点|特征|特色|内容|职责|范围|作用|功能|用途|结果|情况|表现|症状|诊断|意思|含义|定义|规定|要求|措施|经过|过程|变化|趋势)$"
 )
 # Nouns whose members have names: "什么单位" asks for one by its name.
 NAMED_NOUN = re.compile(

@@ -31,6 +31,8 @@ pytestmark = pytest.mark.fast  # rules alone: the quick tier
         ("租赁合同的期限为？", "time"),
         ("双方解除合同的原因？", "reason"),
         ("双方的合作方式是？", "manner"),
+        ("该厂的前景是什么样的？", "manner"),  # what it is like, as 怎么样
+        ("什么样的企业可以申请？", "entity"),
         ("他后来改名为什么？", "entity"),  # 为 belongs to 改名
         ("伤者的伤势为何？", "entity"),  # a closing 为何: "伤势是什么"
         ("工厂停产是为什么？", "reason"),
@@ -78,6 +80,8 @@ def test_determiners_that_ask_for_a_named_thing() -> None:
 def test_nouns_a_description_answers() -> None:
     assert parse_question("这种鸟有什么特点？").asks_description
     assert parse_question("该公司的经营范围为？").asks_description
+    assert parse_question("该市的人口有什么变化？").asks_description  # "下降" describes a change
+    assert parse_question("该市人口的变化是什么？").asks_description
     assert not parse_question("该厂的主要产品是什么？").asks_description
     assert not parse_question("该厂有多少名职工？").asks_description
 
