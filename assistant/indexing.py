@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .chunk import Chunk, chunk_document
+from .chunk import CHUNK_RULES, Chunk, chunk_document
 from .config import Config
 from .errors import IndexProblem
 from .ingest import Document, Progress, SkippedFile
@@ -85,7 +85,11 @@ def sync_index(
                 doc_id: record
                 for doc_id, record in reusable.items()
                 if (doc_id in keep_ids and doc_id not in new_by_id)
-                or (doc_id in new_by_id and new_by_id[doc_id].content_hash == record.content_hash)
+                or (
+                    doc_id in new_by_id
+                    and new_by_id[doc_id].content_hash == record.content_hash
+                    and record.chunk_rules == CHUNK_RULES  # chunked by today's rules
+                )
             }
             to_embed = [d for d in documents if d.doc_id not in reuse]
             report.unchanged = sorted(reuse)
@@ -217,6 +221,7 @@ def _write_generation(
             lang=text_language(doc.text),
             chars_read=doc.chars_read,
             chars_kept=doc.chars_kept,
+            chunk_rules=CHUNK_RULES,
         )
     stored = collection.count()
     if stored != manifest.chunk_count or len(ids) != stored:

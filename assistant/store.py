@@ -60,6 +60,7 @@ class DocumentRecord:
     # Non-space characters extracted from the file and left after cleaning: what cleaning removed.
     chars_read: int = 0
     chars_kept: int = 0
+    chunk_rules: int = 1  # chunk.CHUNK_RULES when it was chunked (1: before the edition was recorded)
 
 
 @dataclass

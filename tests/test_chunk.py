@@ -68,6 +68,21 @@ def test_sections_are_detected_and_nested() -> None:
     }
 
 
+def test_a_line_naming_a_year_dates_the_sections_under_it() -> None:
+    text = (
+        "——2014年1月9日在青石市人民代表大会上\n"
+        "2013年工作回顾\n一、经济运行\n全市生产总值增长9%。\n"
+        "2014年工作安排\n全年生产总值预期增长8%。\n"
+        "2014年，我们将继续努力。"
+    )
+    sections = [c.section for c in chunk_document(_doc(text), chunk_size=300, chunk_overlap=0)]
+    assert sections == [
+        "——2014年1月9日在青石市人民代表大会上",  # a dated subtitle is a "——" heading, not a period
+        "2013年工作回顾 > 一、经济运行",
+        "2014年工作安排",  # "2014年，我们…" is a sentence of it, not a heading
+    ]
+
+
 def test_report_chunks_respect_size_sections_and_numbers() -> None:
     doc = load_document(REPORT)
     chunks = chunk_document(doc, chunk_size=300, chunk_overlap=60)

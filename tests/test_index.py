@@ -66,6 +66,20 @@ def test_incremental_build_embeds_only_changes_and_drops_removed(store_config: C
     assert not gone.found
 
 
+def test_a_document_chunked_by_older_rules_is_chunked_again(
+    store_config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    doc = tmp_path / "docs" / "report.txt"
+    doc.parent.mkdir()
+    doc.write_text(EXTRA, encoding="utf-8")
+    build_index([doc.parent], config=store_config)
+    assert build_index([doc.parent], config=store_config).unchanged == ["report.txt"]
+    monkeypatch.setattr(indexing, "CHUNK_RULES", indexing.CHUNK_RULES + 1)  # a new edition of the rules
+    report = build_index([doc.parent], config=store_config)
+    assert report.updated == ["report.txt"] and report.chunks_embedded >= 1
+    assert build_index([doc.parent], config=store_config).unchanged == ["report.txt"]
+
+
 def test_changed_document_is_embedded_again(store_config: Config, tmp_path: Path) -> None:
     doc = tmp_path / "docs" / "report.txt"
     doc.parent.mkdir()
