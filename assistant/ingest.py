@@ -426,7 +426,8 @@ def _fullwidth_punct(match: re.Match[str]) -> str:
 
 
 def _title(text: str, path: Path) -> str:
-    """First heading or a short first line; otherwise the file name."""
+    """First heading or a short first line (not a salutation or label ending in a colon); otherwise
+    the file name."""
     for line in text.split("\n"):
         line = line.strip()
         if not re.search(r"\w", line):  # blank, or a stray quote or rule: it names nothing
@@ -434,7 +435,7 @@ def _title(text: str, path: Path) -> str:
         heading = re.match(r"^#{1,6}\s+(.+)$", line)
         if heading:
             return heading.group(1).strip()
-        if len(line) <= 60 and not re.search(r"[。！？.!?]$", line):
+        if len(line) <= 60 and not re.search(r"[。！？.!?：:]$", line):  # "各位代表：" opens a speech
             return line
         break
     return path.stem

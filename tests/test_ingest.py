@@ -195,6 +195,12 @@ def test_a_page_saved_as_text_is_read_as_the_page(tmp_path: Path) -> None:
     assert "<p>标记段落" in load_document(plain).text and "x<y" in load_document(plain).text
 
 
+def test_a_salutation_is_no_title(tmp_path: Path) -> None:
+    path = tmp_path / "2013年青石市政府工作报告.txt"
+    path.write_text("各位代表：\n\n现在，我代表市人民政府向大会作工作报告，请予审议。\n", encoding="utf-8")
+    assert load_document(path).title == "2013年青石市政府工作报告"  # the file's name says which report
+
+
 def test_docx_paragraphs_and_tables(tmp_path: Path) -> None:
     import docx
 
