@@ -70,6 +70,8 @@ ABRIDGED_GROWTH = 3
 # place name ends with when jieba writes them as words of their own ("离岛" + "区", "黄埔" + "村").
 PLACE_LIKE_TAGS = (PLACE_TAG, "nr", "nz")
 ADMINISTRATIVE_UNITS = frozenset("省市县区镇乡村州郡")
+# A historical place's present name, bracketed after it ("黄埔村（今广州海珠区）"): part of the place.
+PRESENT_NAME = re.compile(r"[（(]今[^（）()，。]{1,20}[)）]")
 NO_ANSWER = re.compile(r"^\W*(?:none|无|没有|无法回答|not found)\W*$", re.IGNORECASE)
 # A Chinese question that asks for a foreign form ("英文名", "缩写", "学名") is answered by Latin letters.
 FOREIGN_FORM_ASKED = re.compile(r"[英外拉][文语]|文名|语名|缩写|简称|符号|代码|代号|学名|拼写")
@@ -189,7 +191,8 @@ def place_phrase(start: int, end: int, sentence: str) -> tuple[int, int]:
     is asked, and the model copies a piece of it ("东涌" of "位于香港离岛区东涌的", "广东番禺" of
     "广东番禺黄埔村人"). Each side is tagged alone, since jieba's words run across the copied words'
     edge ("区东/n 涌/v"). The phrase starts at a name, and ends at a place name or a unit, so a unit
-    without its name ("卑诗省" as 卑/诗/省) or a name jieba cuts ("肯尼/特区") is left out."""
+    without its name ("卑诗省" as 卑/诗/省) or a name jieba cuts ("肯尼/特区") is left out; a present
+    name bracketed after the place is kept."""
     at = start
     while at > 0:
         word, tag = tagged_words(sentence[:at])[-1]
@@ -206,7 +209,8 @@ def place_phrase(start: int, end: int, sentence: str) -> tuple[int, int]:
         at += len(word)
         if tag == PLACE_TAG or word in ADMINISTRATIVE_UNITS:
             end = at
-    return start, end
+    present = PRESENT_NAME.match(sentence, end)
+    return start, present.end() if present else end
 
 
 def manner_clause(start: int, end: int, sentence: str) -> tuple[int, int]:

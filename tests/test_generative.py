@@ -287,6 +287,11 @@ def test_a_place_answer_is_the_whole_place_phrase_around_the_copied_words(base_c
     assert chosen is not None and "香港离岛区东涌" in chosen.span
     sentence = "他是广东番禺黄埔村人。"
     assert place_phrase(2, 6, sentence) == (2, 9)  # 广东番禺 -> 广东番禺黄埔村, not 人
+    sentence = "他是福建晋江青阳村（今晋江市青阳街道）人。"
+    assert (
+        sentence[place_phrase(2, 6, sentence)[0] : place_phrase(2, 6, sentence)[1]]
+        == "福建晋江青阳村（今晋江市青阳街道）"
+    )
     sentence = "该楼位于加拿大卑诗省温哥华市中心。"
     assert place_phrase(10, 13, sentence) == (10, 13)  # no 省 without the name jieba does not know
     sentence = "张三在北京工作。"
