@@ -50,6 +50,9 @@ GENERIC_TERMS = frozenset(
     "what which who how many much was were is are the did does do in of".split()
 )
 PASSAGES_READ = 5
+# A part of a year ("第四季度", "上半年"): a figure of the clause that names one is that part's, not the year's.
+PART_OF_YEAR = re.compile(r"第?[一二三四1-4]季度|前三季度|[上下]半年")
+OPENING_TIME_CHARS = 10  # "2021年第四季度", "2022年上半年"
 # Sentences embedded per question: embedding is the slow part of an extractive answer.
 SEMANTIC_CANDIDATES = {"zh": 6, "en": 10}
 # An answer is its whole clause when the clause is this short: it says what the span is.
@@ -301,6 +304,8 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
     weights = term_weights(terms, [s for _, s in sentences])
     years = years_in(question_text)
     months = months_in(question_text)
+    # A year asked whole: a clause about a part of it answers for that part.
+    whole_year = bool(years) and not months and not PART_OF_YEAR.search(question_text)
     relative_years = relative_years_in(question_text) if lexical else []
     places = place_names(question_text) if lexical else []
     # The subject: what the question asks about, less the years, places and title words that
@@ -361,6 +366,7 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
             + tuple(m for m in months if m not in context and (months_in(context) or m not in passages[index].text))
             + tuple(p for p in places if other_places[p])
             + tuple(n for n in names if re.sub(r"\s+", "", n.lower()) not in unspaced[passages[index].doc])
+            + (tuple(PART_OF_YEAR.findall(_period_clause(sentence, span))) if whole_year else ())
         )
         unnamed = (
             tuple(y for y in years if y not in context and not years_in(context))
@@ -394,6 +400,18 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
         )
     candidates.sort(key=lambda c: (not c.contradicted, c.score), reverse=True)
     return Reading(question, lang, lexical, candidates, flagged)
+
+
+def _period_clause(sentence: str, span: str) -> str:
+    """The clause holding the span (the sentence when the span is not in it), after the sentence's
+    opening clause when that is a time, which governs what follows ("2021年第四季度，…增长6.9%")."""
+    at = sentence.find(span)
+    if at < 0 or not span:
+        return sentence
+    left, right = clause_bounds(sentence, at, at + len(span))
+    opening = SPAN_END.split(sentence, maxsplit=1)[0]
+    governs = left > 0 and len(opening) <= OPENING_TIME_CHARS and TIME_WORDS.search(opening)
+    return f"{opening if governs else ''}{sentence[left:right]}"
 
 
 def _names_other_place(document: str, place: str) -> bool:

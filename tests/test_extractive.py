@@ -276,6 +276,18 @@ def test_a_name_the_document_never_mentions_refuses(embeddings) -> None:
     assert answers_question(reading) and "93人" in reading.best.span
 
 
+def test_a_figure_of_a_part_of_the_asked_year_is_not_the_years(embeddings) -> None:
+    quarter = [_passage("2021年第四季度，云河县生产总值增长6.9%。")]
+    reading = _read("2021年云河县生产总值增长多少？", quarter, embeddings)
+    assert reading.best.contradicted == ("第四季度",) and not answers_question(reading)
+    whole = [_passage("2021年第四季度，云河县生产总值增长6.9%。"), _passage("2021年，云河县生产总值增长5.7%。")]
+    assert "5.7%" in _read("2021年云河县生产总值增长多少？", whole, embeddings).best.span
+    # Asked for that part, or the part named in another clause: the figure answers.
+    assert not _read("2021年第四季度云河县生产总值增长多少？", quarter, embeddings).best.contradicted
+    other_clause = [_passage("云河县上半年新开工项目12个，2021年全年生产总值增长5.7%。")]
+    assert not _read("2021年云河县生产总值增长多少？", other_clause, embeddings).best.contradicted
+
+
 def test_a_name_in_capitals_is_found_however_the_text_spaces_and_cases_it(embeddings) -> None:
     reading = _read("ABC2030大会在哪里举办？", [_passage("ABC 2030大会在云河市会展中心举办。")], embeddings)
     assert not reading.best.contradicted, "ABC 2030 names ABC2030"
