@@ -88,7 +88,8 @@ def sync_index(
                 or (
                     doc_id in new_by_id
                     and new_by_id[doc_id].content_hash == record.content_hash
-                    and record.chunk_rules == CHUNK_RULES  # chunked by today's rules
+                    # chunked by today's rules, under the title its chunks carry
+                    and (record.chunk_rules, record.title) == (CHUNK_RULES, new_by_id[doc_id].title)
                 )
             }
             to_embed = [d for d in documents if d.doc_id not in reuse]

@@ -13,7 +13,17 @@ from pathlib import Path
 
 import pytest
 
-from assistant import Config, IndexProblem, InputError, add_documents, answer, build_index, index_status, indexing
+from assistant import (
+    Config,
+    IndexProblem,
+    InputError,
+    add_documents,
+    answer,
+    build_index,
+    index_status,
+    indexing,
+    ingest,
+)
 from assistant.chunk import chunk_document
 from assistant.store import open_store
 from bench.servers import cli_env
@@ -66,7 +76,7 @@ def test_incremental_build_embeds_only_changes_and_drops_removed(store_config: C
     assert not gone.found
 
 
-def test_a_document_chunked_by_older_rules_is_chunked_again(
+def test_a_document_chunked_by_older_rules_or_under_another_title_is_chunked_again(
     store_config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     doc = tmp_path / "docs" / "report.txt"
@@ -78,6 +88,9 @@ def test_a_document_chunked_by_older_rules_is_chunked_again(
     report = build_index([doc.parent], config=store_config)
     assert report.updated == ["report.txt"] and report.chunks_embedded >= 1
     assert build_index([doc.parent], config=store_config).unchanged == ["report.txt"]
+    # The same text under another title (read by newer rules): its chunks carry the title, so again.
+    monkeypatch.setattr(ingest, "_title", lambda text, path: "新题")
+    assert build_index([doc.parent], config=store_config).updated == ["report.txt"]
 
 
 def test_changed_document_is_embedded_again(store_config: Config, tmp_path: Path) -> None:
