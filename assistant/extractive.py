@@ -95,9 +95,9 @@ TIME_WORDS = re.compile(
 # People are named (names_in: jieba's names and a judgment's hidden "张某某"), or called by a word for a
 # party or a role ("甲方", "原告", "申请人", "会长"); of the words ending in 告 only the parties are people
 # ("公告", "报告" are not).
+PERSON_WORD = re.compile(r"(?:[人者员长师家方主手官士夫妻]|[原被]告)(?:$|[，、和及与])")
 # A judgment's names for its parties: like a name, they say who, not how or why.
 PARTY_ROLE = re.compile(r"被上诉人|上诉人|被申请人|申请人|被告人|犯罪嫌疑人|原告|被告|第三人")
-PERSON_WORD = re.compile(r"(?:[人者员长师家方主手官士夫妻]|[原被]告)(?:$|[，、和及与])")
 # The measure words that count people.
 PEOPLE_MEASURE = frozenset("人名位")
 # A unit the question asks a figure in ("多少倍", "几个百分点", "多少亿元", "多少钱"), which the answer
