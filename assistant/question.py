@@ -68,7 +68,8 @@ HEAD_NOUN_KIND = {
     **dict.fromkeys("人 人物 人士".split(), "person"),
 }
 ENGLISH_KIND = re.compile(
-    r"\b(?:(?P<time>when|what (?:year|decade|century|date)|which (?:year|decade|century))|(?P<place>where)|(?P<number>how (?:many|much|long|far|old|large|big))"
+    r"\b(?:(?P<time>when|what (?:year|decade|century|date)|which (?:year|decade|century))|(?P<place>where)|(?P<number>how (?:many|much|long|far|old|large|big)"
+    r"|what (?:percentage|percent|proportion|share|fraction|number|amount))"
     r"|(?P<reason>why)|(?P<manner>how)|(?P<person>who|whom)|(?P<entity>what|which))\b",
     re.IGNORECASE,
 )

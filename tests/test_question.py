@@ -48,6 +48,8 @@ pytestmark = pytest.mark.fast  # rules alone: the quick tier
         ("该中学的地址是什么？", "place"),
         ("When was the bridge opened?", "time"),
         ("How many workers does the factory employ?", "number"),
+        ("What percentage of the workers were women in 1990?", "number"),
+        ("What share of the budget went to schools?", "number"),
         ("Who designed the bridge?", "person"),
         ("Did the factory make a profit?", "yesno"),
         ("In what year was the bridge opened?", "time"),
