@@ -363,8 +363,8 @@ def test_a_translated_question_is_put_to_the_model_in_the_documents_language(
     ("translation", "stands"),
     [
         ("云河县的纺织厂有多少名工人？", "searched and read as: 云河县的纺织厂有多少名工人？"),
-        # The translation's reading refuses (no sentence counts machines): the dictionary words' answer stands.
-        ("云河县的纺织厂有多少台机器？", "the dictionary words' answer stands"),
+        # The translation's reading refuses (no sentence counts machines): the dictionary words' figure stands.
+        ("云河县的纺织厂有多少台机器？", "the dictionary words' figure stands"),
     ],
 )
 def test_auto_reads_an_english_questions_translation_though_its_dictionary_words_answer(
@@ -379,6 +379,24 @@ def test_auto_reads_an_english_questions_translation_though_its_dictionary_words
     assert "How many workers" in model.prompts[0], "the model translated the question"
     assert stands in result.checks, result.checks
     assert result.found and "3200" in result.text.split("\n\n")[0], result.checks
+
+
+def test_auto_refuses_a_dictionary_words_answer_that_is_no_figure(
+    fresh_config: Config, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A bag of words has no question word to line up with the answer: its span is a guess.
+    report = tmp_path / "report.txt"
+    report.write_text("云河县工作总结\n\n云河县的纺织厂主要生产棉布和丝绸，产品销往各地。\n", encoding="utf-8")
+    build_index([report], config=fresh_config)
+    question = "What does the textile mill of Yunhe County produce?"
+    extractive = answer(question, config=fresh_config, mode="extractive")
+    assert extractive.found, "the dictionary words answer"
+    model = _RecordingChatModel(
+        messages=iter([AIMessage(content="云河县的纺织厂生产什么机器？"), AIMessage(content="none")])
+    )
+    monkeypatch.setattr(api, "_chat_model", lambda config, mode: model)
+    result = answer(question, config=fresh_config, mode="auto")
+    assert not result.found and "the dictionary words' answer is no figure: refused" in result.checks, result.checks
 
 
 def test_a_manner_answer_is_the_short_clause_holding_the_copied_words(base_config: Config) -> None:
