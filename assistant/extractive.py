@@ -41,7 +41,7 @@ from .keyword import (
 from .prompts import language_of, template
 from .question import SLOT_EDGE, Question
 from .results import to_sources
-from .retrieve import RELATIVE_YEARS, Passage, Retrieval, months_in, place_names, relative_years_in, years_in
+from .retrieve import RELATIVE_YEARS, THIS_YEAR, Passage, Retrieval, months_in, place_names, relative_years_in, years_in
 
 # Words that frame a question but say nothing about its subject.
 GENERIC_TERMS = frozenset(
@@ -50,6 +50,9 @@ GENERIC_TERMS = frozenset(
     "what which who how many much was were is are the did does do in of".split()
 )
 PASSAGES_READ = 5
+# A section that looks back ("2013年工作回顾", "过去五年工作回顾") is about past years: a work report's
+# 今年 is the year after the one it reviews, and its targets stand in other sections.
+REVIEW_SECTION = re.compile(r"回顾|过去")
 # A part of a year ("第四季度", "上半年"): a figure of the clause that names one is that part's, not the year's.
 PART_OF_YEAR = re.compile(r"第?[一二三四1-4]季度|前三季度|[上下]半年")
 OPENING_TIME_CHARS = 10  # "2021年第四季度", "2022年上半年"
@@ -360,6 +363,8 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
     for (index, sentence, span, alignment, coverage, context, lone), similarity in zip(shortlist, scores, strict=True):
         whole = documents[passages[index].doc]
         other_places = {p: _names_other_place(whole, p) for p in places}  # another city's report
+        unnamed_relative = [w for w in relative_years if not any(name in context for name in RELATIVE_YEARS[w])]
+        looks_back = bool(REVIEW_SECTION.search(passages[index].section))
         contradicted = (
             tuple(y for y in years if y not in context and years_in(context))
             # A month the passage never names: its figure is another period's (the year's).
@@ -367,11 +372,12 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
             + tuple(p for p in places if other_places[p])
             + tuple(n for n in names if re.sub(r"\s+", "", n.lower()) not in unspaced[passages[index].doc])
             + (tuple(PART_OF_YEAR.findall(_period_clause(sentence, span))) if whole_year else ())
+            + tuple(w for w in unnamed_relative if w == THIS_YEAR and looks_back)
         )
         unnamed = (
             tuple(y for y in years if y not in context and not years_in(context))
             + tuple(p for p in places if p[:-1] not in whole and not other_places[p])
-            + tuple(w for w in relative_years if not any(name in context for name in RELATIVE_YEARS[w]))
+            + tuple(w for w in unnamed_relative if not (w == THIS_YEAR and looks_back))
         )
         figures = tuple(f for f in find_figures(span) if not f.is_year) if question.kind == "number" else ()
         about = {t: w for t, w in subject.items() if t not in title_words}

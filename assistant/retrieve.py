@@ -19,7 +19,8 @@ from .store import Generation
 YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
 MONTH = re.compile(r"(?<![\d.])((?:1[0-2]|0?[1-9])月)")
 # A year named relative to the document's own: a question's "今年" is the report's 今年 or 本年.
-RELATIVE_YEARS = {"今年": ("今年", "本年"), "去年": ("去年", "上年", "过去一年", "过去的一年")}
+THIS_YEAR = "今年"
+RELATIVE_YEARS = {THIS_YEAR: ("今年", "本年"), "去年": ("去年", "上年", "过去一年", "过去的一年")}
 
 
 @dataclass(frozen=True)

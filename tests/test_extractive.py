@@ -237,6 +237,18 @@ def test_this_year_is_the_sentence_that_says_this_year(embeddings) -> None:
     assert "12个" in _read("去年全市新增公园多少个？", passages, embeddings).best.span
 
 
+def test_a_section_that_looks_back_does_not_answer_for_this_year(embeddings) -> None:
+    reviewed = replace(_passage("全市新增公园12个，改造绿道40公里。"), section="2019年工作回顾")
+    reading = _read("今年全市新增公园多少个？", [reviewed], embeddings)
+    assert not answers_question(reading) and reading.best.contradicted == ("今年",)
+    # A year-end summary looks back on the year it calls 今年.
+    summary = replace(_passage("今年全市新增公园12个，改造绿道40公里。"), section="2019年工作回顾")
+    reading = _read("今年全市新增公园多少个？", [summary], embeddings)
+    assert answers_question(reading) and "12个" in reading.best.span
+    planned = replace(_passage("全市计划新增公园20个。"), section="2020年工作安排")
+    assert not _read("今年全市新增公园多少个？", [planned], embeddings).best.contradicted
+
+
 def test_a_piece_of_a_long_sentence_is_read_with_the_sentence_opening(embeddings) -> None:
     items = "，".join(f"第{i}类项目投资增长{i}%" for i in range(1, 12))
     passages = [_passage(f"全年新建公园增长9%。今年的主要预期目标是：{items}，新建公园增长15%，其余指标保持稳定。")]
