@@ -79,6 +79,10 @@ ASIDE = re.compile(rf"[（(](?:[^（）(){HANZI}]*|[^（）()]*[:：][^（）()]
 # A title or a quoted name ("《波丽士大人》", "〈生命回响曲〉") with words in it: in the words a span adds to
 # the question, "《 》" is a title the question already named.
 TITLE = re.compile(r"[《〈「“\"][^《》〈〉「」“”\"\s]")
+WORK_TITLE = re.compile(r"《([^《》]+)》")
+# A title continued by a number names a sequel or an edition ("速度与激情10", "《流浪地球2》"); a year or
+# a count after it ("新闻联播2023年", "3集") does not.
+TITLE_CONTINUATION = re.compile(r"\s*(?:[0-9０-９]{1,2}|[Ⅰ-Ⅻ])(?![0-9０-９年月日号期集部季届次])")
 # A name is short and has no words that make a clause ("这家他工作了30年的" is not a name).
 NAME_CHARS = 12
 CLAUSE_WORD = re.compile(r"[的了这那是在有和与及把被将着过]")
@@ -420,6 +424,12 @@ def _period_clause(sentence: str, span: str) -> str:
     return f"{opening if governs else ''}{sentence[left:right]}"
 
 
+def _span_clause(sentence: str, span: str) -> str:
+    """The clause holding the span, or the sentence when the span is not in it."""
+    at = sentence.find(span)
+    return clause_around(sentence, at, at + len(span)) if at >= 0 and span else sentence
+
+
 def _names_other_place(document: str, place: str) -> bool:
     """The document names places of the asked place's rank ("金华市" for "铜仁市") and never the asked
     one: a report about another city. One that names none may still be the asked city's ("我市")."""
@@ -499,6 +509,17 @@ def asked_span(question: Question, sentence: str) -> tuple[str, float]:
     if question.asks_description:
         return _strip_edges(_described(sentence, clause, clauses)), min(1.0, score / 2)
     return (clause if len(clause) <= CLAUSE_ANSWER_CHARS else span), min(1.0, score / 2)
+
+
+def names_an_earlier_work(question_text: str, clause: str) -> str:
+    """A title the clause names whose asked work is a longer one: "《速度与激情》系列…" is about the
+    series, not about "速度与激情10" or "《速度与激情10》" the question names. Returns the title, or ""."""
+    for title in WORK_TITLE.findall(clause):
+        for at in _find_all(question_text, title):
+            after = question_text[at + len(title) :]
+            if TITLE_CONTINUATION.match(after):
+                return title
+    return ""
 
 
 def _figure_clauses_end(sentence: str, end: int) -> int:
@@ -948,6 +969,8 @@ def answers_question(reading: Reading) -> bool:
         return False
     if not gives_answer(best.span, best.sentence, reading.question):
         return False
+    if names_an_earlier_work(reading.question.text, _span_clause(best.sentence, best.span)):
+        return False  # the model may find the asked work's clause in the same sentence
     if reading.lexical and (best.coverage < MIN_COVERAGE or best.subject_coverage == 0):
         return False
     has_slot = bool(reading.question.left or reading.question.right)

@@ -27,8 +27,10 @@ from .extractive import (
     SPAN_END,
     Candidate,
     Reading,
+    clause_around,
     clause_bounds,
     gives_answer,
+    names_an_earlier_work,
     predicate_words,
     subject_share_at,
     with_span,
@@ -143,6 +145,8 @@ def _failed_check(chosen: Candidate, start: int, end: int, reading: Reading, que
         return f"the clause of {located!r} names nothing the question asks about"
     if not clause_holds_predicate(start, end, sentence, reading):
         return f"the clause of {located!r} is not the one that says what was asked"
+    if earlier := names_an_earlier_work(reading.question.text, clause_around(sentence, start, end)):
+        return f"the clause of {located!r} is about 《{earlier}》, not the work asked about"
     if not gives_answer(located, sentence, reading.question):
         return f"the model's words {located!r} are not a {reading.question.kind} answer as asked"
     if not about_the_question(chosen, reading):

@@ -16,7 +16,7 @@ from pydantic import Field
 from assistant import Config, answer, answer_stream, api, build_index
 from assistant.api import _embedder
 from assistant.errors import AssistantError
-from assistant.extractive import predicate_words, read
+from assistant.extractive import answers_question, predicate_words, read
 from assistant.figures import numbers_in
 from assistant.generative import (
     completed,
@@ -220,6 +220,19 @@ def test_a_latin_gloss_in_brackets_does_not_answer_a_chinese_question(base_confi
     question, reading = _reading(base_config, "本届运动会口号的英文是什么？", texts)
     chosen, _ = model_reading(reading, question, _model("Forward Together"))
     assert chosen is not None and "Forward Together" in chosen.span
+
+
+def test_a_clause_about_an_earlier_work_does_not_answer_for_its_sequel(base_config: Config) -> None:
+    texts = ("《云海奇缘》系列电影于2001年至2021年期间上映了9部，《云海奇缘3》将于明年5月上映。",)
+    question, reading = _reading(base_config, "云海奇缘3什么时候上映？", texts)
+    assert not answers_question(reading) or "明年" in reading.best.span
+    with pytest.raises(AssistantError, match="about 《云海奇缘》"):
+        model_reading(reading, question, _model("2001年至2021年期间"))
+    chosen, _ = model_reading(reading, question, _model("明年5月"))
+    assert chosen is not None and "明年5月" in chosen.span
+    question, reading = _reading(base_config, "云海奇缘系列电影什么时候上映？", texts)
+    chosen, _ = model_reading(reading, question, _model("2001年至2021年期间"))
+    assert chosen is not None and "2001年" in chosen.span
 
 
 def test_a_piece_of_a_longer_number_is_rejected(base_config: Config) -> None:
