@@ -83,6 +83,8 @@ WORK_TITLE = re.compile(r"《([^《》]+)》")
 # A title continued by a number names a sequel or an edition ("速度与激情10", "《流浪地球2》"); a year or
 # a count after it ("新闻联播2023年", "3集") does not.
 TITLE_CONTINUATION = re.compile(r"\s*(?:[0-9０-９]{1,2}|[Ⅰ-Ⅻ])(?![0-9０-９年月日号期集部季届次])")
+# A transliterated name: its parts joined by a middle dot ("西蒙·布雷德伯里").
+DOTTED_NAME = re.compile(rf"[{HANZI}]{{1,8}}(?:·[{HANZI}]{{1,8}})+")
 # A name is short and has no words that make a clause ("这家他工作了30年的" is not a name).
 NAME_CHARS = 12
 CLAUSE_WORD = re.compile(r"[的了这那是在有和与及把被将着过]")
@@ -503,12 +505,37 @@ def asked_span(question: Question, sentence: str) -> tuple[str, float]:
         span = _strip_edges(sentence[start:end])
     span = span + _head_noun(question, sentence, end)
     clause = clause_around(sentence, start, end)
+    if question.kind == "person" and clause.startswith(sentence[start:end].lstrip()[:1]):
+        clause = clause_around(sentence, _listed_names_start(sentence, start), end)
     if question.kind == "number" and EACH_ASKED.search(question.text):
         left, right = clause_bounds(sentence, start, end)
         clause = _strip_edges(sentence[left : _figure_clauses_end(sentence, right)])
     if question.asks_description:
         return _strip_edges(_described(sentence, clause, clauses)), min(1.0, score / 2)
     return (clause if len(clause) <= CLAUSE_ANSWER_CHARS else span), min(1.0, score / 2)
+
+
+def _listed_names_start(sentence: str, start: int) -> int:
+    """Where a list of names that the span opens begins: translated text joins names with commas as
+    well as with 和 ("西蒙·布雷德伯里，埃里克·乌列特和大卫·莱斯特成立…"), so the comma pieces just
+    before that are a name and nothing else belong to the answer."""
+    if not _is_lone_name(sentence[start:].split("和")[0].split("、")[0][: NAME_CHARS * 2], prefix=True):
+        return start
+    while sentence[start - 1 : start] == "，":
+        piece_start = max((m.end() for m in SPAN_END.finditer(sentence, 0, start - 1)), default=0)
+        if not _is_lone_name(sentence[piece_start : start - 1]):
+            break
+        start = piece_start
+    return start
+
+
+def _is_lone_name(text: str, *, prefix: bool = False) -> bool:
+    """The text is a person's name (or, with `prefix`, opens with one)."""
+    dotted = DOTTED_NAME.match(text)
+    if dotted and (prefix or dotted.end() == len(text)):
+        return True
+    names = _proper_names(text)
+    return bool(names) and (text.startswith(names[0]) if prefix else "".join(names) == text)
 
 
 def names_an_earlier_work(question_text: str, clause: str) -> str:

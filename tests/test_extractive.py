@@ -63,6 +63,23 @@ def test_the_asked_span_is_where_the_question_word_stands(
 
 
 @pytest.mark.fast
+@pytest.mark.parametrize(
+    ("sentence", "wanted"),
+    [
+        (
+            "2019年5月，安娜·贝克，卡尔·温特和罗杰·米勒成立青石游戏公司，开发了多款游戏。",
+            "安娜·贝克，卡尔·温特和罗杰·米勒",
+        ),
+        ("2019年5月，王明，李华和张伟成立青石游戏公司。", "王明，李华和张伟"),
+        ("经过多年准备，李华和张伟成立青石游戏公司。", "李华和张伟成立"),
+    ],
+)
+def test_names_listed_with_commas_all_answer_who(sentence: str, wanted: str) -> None:
+    span, _ = asked_span(parse_question("谁成立了青石游戏公司？"), sentence)
+    assert span.startswith(wanted)
+
+
+@pytest.mark.fast
 def test_the_by_of_a_word_is_not_read_as_a_doer() -> None:
     """被 and 由 inside "被告" or "由于" neither introduce a doer nor are cut off the span."""
     span, _ = asked_span(
