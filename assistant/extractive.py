@@ -71,6 +71,8 @@ EDGE_MARKS = SLOT_EDGE + "。；;"
 EDGE_WORD_CHARS = 4
 # A figure question for each of several things ("各多少篇", "分别是多少").
 EACH_ASKED = re.compile(r"各|分别")
+# Words that announce what follows ("勘验情况如下", "诊断为：") give no answer themselves.
+ANNOUNCEMENT_END = re.compile(r"(?:如下|以下)[：:]?$|[：:]$")
 # Clause ends that close a span; 、 joins the items of a list, which an answer may be.
 SPAN_END = re.compile(r"[，；;。！？!?]|,(?!\d{3})")
 # A bracketed aside after a name (its English or Latin name, an abbreviation, empty brackets) is
@@ -823,6 +825,8 @@ def gives_kind(span: str, question: Question) -> bool:
     演员" echoes "…的演员" and names nobody, so it does not answer "谁是首个获得该奖的演员"; and a
     percentage answers only a question about a rate or a change ("招生人数" is not "增长率达到8.2%")."""
     added = new_words(span, question.text)
+    if ANNOUNCEMENT_END.search(span.rstrip("。")):
+        return False
     if YEAR_ASKED.search(question.text) and not YEAR_GIVEN.search(added):
         return False
     if DAY_ASKED.search(question.text) and not DAY_GIVEN.search(added):

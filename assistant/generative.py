@@ -19,6 +19,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from .errors import AssistantError
 from .extractive import (
+    ANNOUNCEMENT_END,
     ASIDE,
     CLAUSE_ANSWER_CHARS,
     DATE,
@@ -123,9 +124,10 @@ def model_reading(reading: Reading, question: str, chat_model) -> tuple[Candidat
         raise AssistantError(first_failure)
     located = chosen.sentence[start:end]
     checks = [*checks, "the words stand in the chosen sentence", "subject checked"]
-    if located in chosen.span:
+    if located in chosen.span and gives_answer(chosen.span, chosen.sentence, reading.question):
         # The model confirms the reader's span, which says more: the whole list ("夏雨" of "夏雨、宋熙年及
-        # 陈爽"), the words that say what the figure is ("上缴国库", "副镇长" of "明城镇副镇长").
+        # 陈爽"), the words that say what the figure is ("上缴国库", "副镇长" of "明城镇副镇长"), when that
+        # span clears the checks the model's words cleared.
         return chosen, [*checks, "the reader's span confirmed"]
     return with_span(chosen, located), checks
 
@@ -145,6 +147,8 @@ def _failed_check(chosen: Candidate, start: int, end: int, reading: Reading, que
         return f"the clause of {located!r} names nothing the question asks about"
     if not clause_holds_predicate(start, end, sentence, reading):
         return f"the clause of {located!r} is not the one that says what was asked"
+    if ANNOUNCEMENT_END.search(clause_around(sentence, start, end)):
+        return f"the clause of {located!r} announces what follows and does not say it"
     if earlier := names_an_earlier_work(reading.question.text, clause_around(sentence, start, end)):
         return f"the clause of {located!r} is about 《{earlier}》, not the work asked about"
     if not gives_answer(located, sentence, reading.question):

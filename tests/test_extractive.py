@@ -80,6 +80,14 @@ def test_names_listed_with_commas_all_answer_who(sentence: str, wanted: str) -> 
 
 
 @pytest.mark.fast
+@pytest.mark.parametrize("span", ["勘验情况如下", "检查结果如下：", "出院诊断为："])
+def test_words_that_announce_what_follows_give_no_answer(span: str) -> None:
+    question = parse_question("现场勘查的结果是什么？")
+    assert not gives_kind(span, question)
+    assert gives_kind("现场有三处裂缝", question)
+
+
+@pytest.mark.fast
 def test_the_by_of_a_word_is_not_read_as_a_doer() -> None:
     """被 and 由 inside "被告" or "由于" neither introduce a doer nor are cut off the span."""
     span, _ = asked_span(

@@ -235,6 +235,18 @@ def test_a_clause_about_an_earlier_work_does_not_answer_for_its_sequel(base_conf
     assert chosen is not None and "2001年" in chosen.span
 
 
+def test_words_announcing_what_follows_are_no_answer_of_the_model_or_the_reader(base_config: Config) -> None:
+    texts = ("青石区安监局派员前往事发现场进行勘验，勘验情况如下：",)
+    question, reading = _reading(base_config, "青石区安监局的现场勘查结果是？", texts)
+    assert not answers_question(reading)
+    with pytest.raises(AssistantError, match="announces what follows"):
+        model_reading(reading, question, _model("勘验情况"))
+    # Words the model confirms in a reader's span that fails a check answer alone.
+    chosen, checks = model_reading(reading, question, _model("派员前往事发现场进行勘验"))
+    assert chosen is not None and not chosen.span.endswith("如下"), chosen.span
+    assert "the reader's span confirmed" not in checks
+
+
 def test_a_piece_of_a_longer_number_is_rejected(base_config: Config) -> None:
     question, reading = _reading(base_config, "该市曾有几支球队？", ("从2005年到2014年，该市有两支球队。",))
     with pytest.raises(AssistantError, match="piece of a longer number"):
