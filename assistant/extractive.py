@@ -81,6 +81,7 @@ ASIDE = re.compile(rf"[（(](?:[^（）(){HANZI}]*|[^（）()]*[:：][^（）()]
 # A title or a quoted name ("《波丽士大人》", "〈生命回响曲〉") with words in it: in the words a span adds to
 # the question, "《 》" is a title the question already named.
 TITLE = re.compile(r"[《〈「“\"][^《》〈〉「」“”\"\s]")
+# A work's title in book-title marks.
 WORK_TITLE = re.compile(r"《([^《》]+)》")
 # A title continued by a number names a sequel or an edition ("速度与激情10", "《流浪地球2》"); a year or
 # a count after it ("新闻联播2023年", "3集") does not.
@@ -507,7 +508,7 @@ def asked_span(question: Question, sentence: str) -> tuple[str, float]:
         span = _strip_edges(sentence[start:end])
     span = span + _head_noun(question, sentence, end)
     clause = clause_around(sentence, start, end)
-    if question.kind == "person" and clause.startswith(sentence[start:end].lstrip()[:1]):
+    if question.kind == "person" and clause.startswith(sentence[start:end].lstrip()[:1]):  # the span opens it
         clause = clause_around(sentence, _listed_names_start(sentence, start), end)
     if question.kind == "number" and EACH_ASKED.search(question.text):
         left, right = clause_bounds(sentence, start, end)
