@@ -373,7 +373,8 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
         whole = documents[passages[index].doc]
         other_places = {p: _names_other_place(whole, p) for p in places}  # another city's report
         unnamed_relative = [w for w in relative_years if not any(name in context for name in RELATIVE_YEARS[w])]
-        looks_back = bool(REVIEW_SECTION.search(passages[index].section))
+        # A 今年 the passage does not say, in a section that looks back, is another year.
+        reviewed = THIS_YEAR in unnamed_relative and bool(REVIEW_SECTION.search(passages[index].section))
         contradicted = (
             tuple(y for y in years if y not in context and years_in(context))
             # A month the passage never names: its figure is another period's (the year's).
@@ -381,12 +382,12 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
             + tuple(p for p in places if other_places[p])
             + tuple(n for n in names if re.sub(r"\s+", "", n.lower()) not in unspaced[passages[index].doc])
             + (tuple(PART_OF_YEAR.findall(_period_clause(sentence, span))) if whole_year else ())
-            + tuple(w for w in unnamed_relative if w == THIS_YEAR and looks_back)
+            + ((THIS_YEAR,) if reviewed else ())
         )
         unnamed = (
             tuple(y for y in years if y not in context and not years_in(context))
             + tuple(p for p in places if p[:-1] not in whole and not other_places[p])
-            + tuple(w for w in unnamed_relative if not (w == THIS_YEAR and looks_back))
+            + tuple(w for w in unnamed_relative if not (reviewed and w == THIS_YEAR))
         )
         figures = tuple(f for f in find_figures(span) if not f.is_year) if question.kind == "number" else ()
         about = {t: w for t, w in subject.items() if t not in title_words}
@@ -507,9 +508,7 @@ def asked_span(question: Question, sentence: str) -> tuple[str, float]:
             start -= 1
         span = _strip_edges(sentence[start:end])
     span = span + _head_noun(question, sentence, end)
-    clause = clause_around(sentence, start, end)
-    if question.kind == "person" and clause.startswith(sentence[start:end].lstrip()[:1]):  # the span opens it
-        clause = clause_around(sentence, _listed_names_start(sentence, start), end)
+    clause = clause_around(sentence, _listed_names_start(sentence, start) if question.kind == "person" else start, end)
     if question.kind == "number" and EACH_ASKED.search(question.text):
         left, right = clause_bounds(sentence, start, end)
         clause = _strip_edges(sentence[left : _figure_clauses_end(sentence, right)])
@@ -522,23 +521,23 @@ def _listed_names_start(sentence: str, start: int) -> int:
     """Where a list of names that the span opens begins: translated text joins names with commas as
     well as with 和 ("西蒙·布雷德伯里，埃里克·乌列特和大卫·莱斯特成立…"), so the comma pieces just
     before that are a name and nothing else belong to the answer."""
-    if not _is_lone_name(sentence[start:].split("和")[0].split("、")[0][: NAME_CHARS * 2], prefix=True):
+    if not _opens_with_name(ITEM_JOINER.split(sentence[start:], maxsplit=1)[0][: NAME_CHARS * 2]):
         return start
     while sentence[start - 1 : start] == "，":
         piece_start = max((m.end() for m in SPAN_END.finditer(sentence, 0, start - 1)), default=0)
-        if not _is_lone_name(sentence[piece_start : start - 1]):
+        if not _is_name(sentence[piece_start : start - 1]):
             break
         start = piece_start
     return start
 
 
-def _is_lone_name(text: str, *, prefix: bool = False) -> bool:
-    """The text is a person's name (or, with `prefix`, opens with one)."""
-    dotted = DOTTED_NAME.match(text)
-    if dotted and (prefix or dotted.end() == len(text)):
-        return True
+def _opens_with_name(text: str) -> bool:
     names = _proper_names(text)
-    return bool(names) and (text.startswith(names[0]) if prefix else "".join(names) == text)
+    return bool(DOTTED_NAME.match(text)) or (bool(names) and text.startswith(names[0]))
+
+
+def _is_name(text: str) -> bool:
+    return bool(DOTTED_NAME.fullmatch(text)) or (bool(text) and "".join(_proper_names(text)) == text)
 
 
 def names_an_earlier_work(question_text: str, clause: str) -> str:

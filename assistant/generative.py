@@ -147,9 +147,10 @@ def _failed_check(chosen: Candidate, start: int, end: int, reading: Reading, que
         return f"the clause of {located!r} names nothing the question asks about"
     if not clause_holds_predicate(start, end, sentence, reading):
         return f"the clause of {located!r} is not the one that says what was asked"
-    if ANNOUNCEMENT_END.search(clause_around(sentence, start, end)):
+    clause = clause_around(sentence, start, end)
+    if ANNOUNCEMENT_END.search(clause):
         return f"the clause of {located!r} announces what follows and does not say it"
-    if earlier := names_an_earlier_work(reading.question.text, clause_around(sentence, start, end)):
+    if earlier := names_an_earlier_work(reading.question.text, clause):
         return f"the clause of {located!r} is about 《{earlier}》, not the work asked about"
     if not gives_answer(located, sentence, reading.question):
         return f"the model's words {located!r} are not a {reading.question.kind} answer as asked"
