@@ -75,6 +75,15 @@ EACH_ASKED = re.compile(r"各|分别")
 ANNOUNCEMENT_END = re.compile(r"(?:如下|以下)[：:]?$|[：:]$")
 # Clause ends that close a span; 、 joins the items of a list, which an answer may be.
 SPAN_END = re.compile(r"[，；;。！？!?]|,(?!\d{3})")
+# A list a colon opens, its items ended by semicolons (split into sentences by chunk.SENTENCE_END):
+# "出院诊断为：1、…；2、…", "经营范围：歌舞娱乐；餐饮服务". Its colon (not a time's), and the opening
+# with the first item's marker.
+LIST_COLON = re.compile(r"：|(?<!\d):|:(?!\d)")
+LIST_OPENING = re.compile(
+    r"[：:]\s*(?:[0-9０-９]{1,2}[、.．]|[（(][0-9０-９一二三四五六七八九十]{1,2}[)）]|[①-⑳]|[一二三四五六七八九十][是、])?\s*"
+)
+LIST_ITEM_END = ("；", ";")
+MAX_LIST_ITEMS = 10
 # A bracketed aside after a name (its English or Latin name, an abbreviation, empty brackets) is
 # read past: "尼古拉·卡利尼奇（：Nikola Kalinić，），是一名…" reads "尼古拉·卡利尼奇，是一名…".
 ASIDE = re.compile(rf"[（(](?:[^（）(){HANZI}]*|[^（）()]*[:：][^（）()]*)[)）]")
@@ -299,9 +308,11 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
     flagged = frozenset(i for i, p in enumerate(passages) if is_instruction(p.text))
     sentences: list[tuple[int, str]] = []
     leads: dict[str, str] = {}
+    units_read: dict[int, list[str]] = {}
     for index, passage in enumerate(passages[:PASSAGES_READ]):
         if index in flagged:
             continue
+        units_read[index] = [unit for unit, _ in reading_units(passage.text)]
         for sentence, lead in reading_units(passage.text):
             if sentence not in leads and len(sentence) >= 4:
                 leads[sentence] = lead
@@ -390,6 +401,8 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
             + tuple(w for w in unnamed_relative if not (reviewed and w == THIS_YEAR))
         )
         figures = tuple(f for f in find_figures(span) if not f.is_year) if question.kind == "number" else ()
+        if question.kind in ("entity", "") and not lone:
+            sentence, span = whole_list(passages[index].text, units_read[index], sentence, span)
         about = {t: w for t, w in subject.items() if t not in title_words}
         subject_coverage = coverage_of(sentence, about) if about else 1.0
         score = (
@@ -416,6 +429,33 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
         )
     candidates.sort(key=lambda c: (not c.contradicted, c.score), reverse=True)
     return Reading(question, lang, lexical, candidates, flagged)
+
+
+def whole_list(text: str, units: list[str], sentence: str, span: str) -> tuple[str, str]:
+    """A span that is the first item of a list a colon opens is answered by the list: the items up to
+    the one that ends without a semicolon, and the units of `text` they stand in. Otherwise the same."""
+    stripped = sentence.rstrip()
+    at = stripped.rfind(span)
+    if not span or at < 0 or not stripped.endswith(LIST_ITEM_END) or stripped[at + len(span) : -1].strip():
+        return sentence, span
+    # The colon stands in the span ("出院诊断为：1、…") or just before it, with the item's marker.
+    colon = max((m.start() for m in LIST_COLON.finditer(stripped, 0, at + len(span))), default=-1)
+    if colon < 0 or sentence not in units or (colon < at and not LIST_OPENING.fullmatch(stripped[colon:at])):
+        return sentence, span
+    pieces = [sentence]
+    for unit in units[units.index(sentence) + 1 :][:MAX_LIST_ITEMS]:
+        pieces.append(unit)
+        item = unit.rstrip()[:-1]
+        # An item that runs on past a clause end or a colon is the last ("2、…骨折出院医嘱：注意休息，"):
+        # judgments lose the line breaks that ended their lists.
+        if not unit.rstrip().endswith(LIST_ITEM_END) or SPAN_END.search(item) or LIST_COLON.search(item):
+            break
+    joined = "".join(pieces)
+    if len(pieces) == 1 or joined not in text:  # a list runs on in one paragraph
+        return sentence, span
+    last_item = re.split(f"{SPAN_END.pattern}|{LIST_COLON.pattern}", pieces[-1], maxsplit=1)[0]
+    end = len(joined) - len(pieces[-1]) + len(last_item)
+    return joined, _strip_edges(joined[min(at, colon + 1) : end])
 
 
 def _period_clause(sentence: str, span: str) -> str:

@@ -35,6 +35,7 @@ from assistant.extractive import (
     read,
     reading_units,
     subject_share_at,
+    whole_list,
 )
 from assistant.figures import find_figures
 from assistant.question import parse_question
@@ -85,6 +86,49 @@ def test_words_that_announce_what_follows_give_no_answer(span: str) -> None:
     question = parse_question("现场勘查的结果是什么？")
     assert not gives_kind(span, question)
     assert gives_kind("现场有三处裂缝", question)
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize(
+    ("text", "span", "wanted"),
+    [
+        (
+            "入院诊断为：1、右桡骨骨折；2、头皮裂伤经治疗，原告于5月3日出院。",
+            "诊断为：1、右桡骨骨折",
+            "诊断为：1、右桡骨骨折；2、头皮裂伤经治疗",
+        ),
+        (
+            "本案证据:营业执照;催款函及回执;证人证言以上证据均属实。",
+            "营业执照",
+            "营业执照;催款函及回执;证人证言以上证据均属实",
+        ),
+        # An item that runs on past a colon ends the list there (a judgment without its line breaks).
+        (
+            "经营范围：餐饮；住宿二号店成立，经营范围：零售；批发。",
+            "经营范围：餐饮",
+            "经营范围：餐饮；住宿二号店成立",
+        ),
+    ],
+)
+def test_the_first_item_of_a_list_a_colon_opens_answers_with_the_list(text: str, span: str, wanted: str) -> None:
+    units = [unit for unit, _ in reading_units(text)]
+    sentence, answer = whole_list(text, units, units[0], span)
+    assert answer == wanted and answer in sentence and sentence in text
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize(
+    ("text", "span"),
+    [
+        ("会议于10:30开始；散会。", "30开始"),  # a time's colon opens no list
+        ("全年完成投资12亿元；新建道路8公里。", "12亿元"),  # no colon
+        ("目标是：增长6%左右；就业稳定。", "6%左右"),  # the span is not the first item, "增长6%左右"
+        ("诊断为：骨折，需住院；后转院。", "需住院"),  # nor the item's last clause
+    ],
+)
+def test_a_span_that_opens_no_list_stays(text: str, span: str) -> None:
+    units = [unit for unit, _ in reading_units(text)]
+    assert whole_list(text, units, units[0], span) == (units[0], span)
 
 
 @pytest.mark.fast
@@ -191,6 +235,13 @@ def test_a_year_the_passage_contradicts_refuses_one_it_does_not_name_is_weighed(
     reviewed = [_passage("过去一年，全市新增公园12个，改造绿道40公里。")]
     reading = _read("2019年全市新增公园多少个？", reviewed, embeddings)
     assert answers_question(reading) and "12个" in reading.best.span
+
+
+def test_a_list_a_colon_opens_is_read_whole(embeddings) -> None:
+    text = "被告于2016年3月成立，经营范围：歌舞娱乐；餐饮服务；停车场管理。其注册资本为50万元。"
+    reading = _read("被告公司的经营范围是什么？", [_passage(text)], embeddings)
+    assert "歌舞娱乐；餐饮服务；停车场管理" in reading.best.span
+    assert reading.best.sentence in text
 
 
 def test_a_place_is_weighed_by_the_document_that_names_it_or_another(embeddings) -> None:
