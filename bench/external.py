@@ -3,8 +3,10 @@
 The sets are the bundled report's (tests/dev_qa.jsonl) and every folder of ../shared/eval/external
 (written by other people about documents nobody here wrote; read from there, never copied). Each
 set's documents are indexed into the user cache. The table (right answers, refusals, confidently
-wrong answers, doc@3, p50) replaces the "external" section of docs/benchmarks.md; the raw reports
-go to docs/bench-data/external.json.
+wrong answers, doc@3, p50) replaces the "external" section of docs/benchmarks.md. Each set's and
+mode's figures, with the commit they were measured at, are kept in docs/bench-external.json (in the
+repository, so that a mode not run this time, such as the hour-long peer, keeps its last figures on
+a fresh clone); the reports with every wrong answer go to docs/bench-data/external.json (ignored).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from bench.report import replace_section
 ROOT = Path(__file__).resolve().parent.parent
 EXTERNAL = ROOT.parent / "shared" / "eval" / "external"
 BENCHMARKS = ROOT / "docs" / "benchmarks.md"
+FIGURES = ROOT / "docs" / "bench-external.json"
 RAW = ROOT / "docs" / "bench-data" / "external.json"
 MODES = ("extractive", "llm", "auto")
 
@@ -77,20 +80,23 @@ def main() -> None:
         replace_section(BENCHMARKS, "external", table(reports, [m for m in (*MODES, "peer") if _ran(reports, m)]))
 
 
-def _recorded() -> dict[str, dict[str, dict]]:
-    return json.loads(RAW.read_text(encoding="utf-8")) if RAW.exists() else {}
+def _recorded(path: Path = FIGURES) -> dict[str, dict[str, dict]]:
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
 def _record(name: str, mode: str, report: dict) -> None:
     """Write one set's report at once, replacing the mode's last figures for that set: an interrupted
     run (the full one takes most of an hour) keeps what it finished, and modes not run this time keep
-    their figures from the last run (each report names its commit)."""
-    reports = _recorded()
-    reports.setdefault(name, {})[mode] = report
-    RAW.parent.mkdir(parents=True, exist_ok=True)
-    partial = RAW.with_suffix(".json.partial")
-    partial.write_text(json.dumps(reports, ensure_ascii=False, indent=1), encoding="utf-8")
-    partial.replace(RAW)  # never a half-written file
+    their figures from the last run (each report names its commit). The figures lose the wrong
+    answers, which only the ignored raw file keeps."""
+    figures = {key: value for key, value in report.items() if key != "failures"}
+    for path, content in ((RAW, report), (FIGURES, figures)):
+        reports = _recorded(path)
+        reports.setdefault(name, {})[mode] = content
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_suffix(".json.partial")
+        partial.write_text(json.dumps(reports, ensure_ascii=False, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+        partial.replace(path)  # never a half-written file
 
 
 def _ran(reports: dict[str, dict[str, dict]], mode: str) -> bool:
