@@ -83,7 +83,9 @@ LIST_OPENING = re.compile(
     r"[：:]\s*(?:[0-9０-９]{1,2}[、.．]|[（(][0-9０-９一二三四五六七八九十]{1,2}[)）]|[①-⑳]|[一二三四五六七八九十][是、])?\s*"
 )
 LIST_ITEM_END = ("；", ";")
-MAX_LIST_ITEMS = 10
+# Where an item stops that runs on without its semicolon: a clause end, or the colon of what follows.
+LIST_ITEM_BREAK = re.compile(f"{SPAN_END.pattern}|{LIST_COLON.pattern}")
+MAX_LIST_ITEMS = 10  # a bound on run-on text, not a tuned figure
 # A bracketed aside after a name (its English or Latin name, an abbreviation, empty brackets) is
 # read past: "尼古拉·卡利尼奇（：Nikola Kalinić，），是一名…" reads "尼古拉·卡利尼奇，是一名…".
 ASIDE = re.compile(rf"[（(](?:[^（）(){HANZI}]*|[^（）()]*[:：][^（）()]*)[)）]")
@@ -312,8 +314,9 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
     for index, passage in enumerate(passages[:PASSAGES_READ]):
         if index in flagged:
             continue
-        units_read[index] = [unit for unit, _ in reading_units(passage.text)]
-        for sentence, lead in reading_units(passage.text):
+        units = reading_units(passage.text)
+        units_read[index] = [unit for unit, _ in units]
+        for sentence, lead in units:
             if sentence not in leads and len(sentence) >= 4:
                 leads[sentence] = lead
                 sentences.append((index, sentence))
@@ -445,15 +448,14 @@ def whole_list(text: str, units: list[str], sentence: str, span: str) -> tuple[s
     pieces = [sentence]
     for unit in units[units.index(sentence) + 1 :][:MAX_LIST_ITEMS]:
         pieces.append(unit)
-        item = unit.rstrip()[:-1]
         # An item that runs on past a clause end or a colon is the last ("2、…骨折出院医嘱：注意休息，"):
         # judgments lose the line breaks that ended their lists.
-        if not unit.rstrip().endswith(LIST_ITEM_END) or SPAN_END.search(item) or LIST_COLON.search(item):
+        if not unit.rstrip().endswith(LIST_ITEM_END) or LIST_ITEM_BREAK.search(unit.rstrip()[:-1]):
             break
     joined = "".join(pieces)
     if len(pieces) == 1 or joined not in text:  # a list runs on in one paragraph
         return sentence, span
-    last_item = re.split(f"{SPAN_END.pattern}|{LIST_COLON.pattern}", pieces[-1], maxsplit=1)[0]
+    last_item = LIST_ITEM_BREAK.split(pieces[-1], maxsplit=1)[0]
     end = len(joined) - len(pieces[-1]) + len(last_item)
     return joined, _strip_edges(joined[min(at, colon + 1) : end])
 
