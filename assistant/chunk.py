@@ -195,7 +195,7 @@ def chunk_document(document: Document, *, chunk_size: int, chunk_overlap: int) -
             position = len(chunks)
             chunks.append(
                 Chunk(
-                    chunk_id=f"{id_prefix}-{position:05d}",
+                    chunk_id=_chunk_id(id_prefix, position),
                     doc_id=document.doc_id,
                     title=document.title,
                     section=section,
@@ -211,6 +211,16 @@ def _ends_sentence(sentence: str) -> bool:
     """Whether the text ends a sentence ("…。" or "…。”"), rather than stopping inside one."""
     stripped = sentence.rstrip(CLOSING_QUOTES)
     return not stripped or stripped[-1] in SENTENCE_END
+
+
+def _chunk_id(prefix: str, position: int) -> str:
+    return f"{prefix}-{position:05d}"
+
+
+def next_chunk_id(chunk_id: str) -> str:
+    """The id of the chunk after this one in its document, or "" for an id of another form."""
+    prefix, _, position = chunk_id.rpartition("-")
+    return _chunk_id(prefix, int(position) + 1) if position.isdigit() else ""
 
 
 def _chunk_id_prefix(document: Document) -> str:

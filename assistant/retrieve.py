@@ -4,19 +4,23 @@ A year or a place the question names is evidence, not a filter: the documents wh
 years name it rank as a third list in the fusion, so a look-alike report about another year or
 city ranks lower without being ruled out (reports say "过去一年" for the year they review).
 A year or place that no document names at all leaves the question unanswerable.
+A passage that ends announcing what follows ("如下：") comes with the chunk that follows it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from .chunk import next_chunk_id
 from .config import Config
 from .hanzi import HANZI
 from .store import Generation
 
 YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})(?!\d)")
+# A passage's end that announces what follows: a colon ("如下：", "载明：").
+ANNOUNCING_END = re.compile(r"[：:]\s*$")
 MONTH = re.compile(r"(?<![\d.])((?:1[0-2]|0?[1-9])月)")
 # A year named relative to the document's own: a question's "今年" is the report's 今年 or 本年.
 THIS_YEAR = "今年"
@@ -128,7 +132,34 @@ def retrieve(
         )
         if len(passages) == config.top_k:
             break
-    return Retrieval(passages=passages, query_vector=query_vector, unmatched_anchors=unmatched)
+    return Retrieval(
+        passages=_with_what_follows(passages, generation), query_vector=query_vector, unmatched_anchors=unmatched
+    )
+
+
+def _with_what_follows(passages: list[Passage], generation: Generation) -> list[Passage]:
+    """A passage that ends announcing what follows ("勘验情况如下：") is read with the next chunk of its
+    document: the chunker cuts a run-on sentence (a judgment's) at a colon, and what the colon
+    announces is the answer."""
+    following_ids = {p.chunk_id: next_chunk_id(p.chunk_id) for p in passages if ANNOUNCING_END.search(p.text)}
+    if not following_ids:
+        return passages
+    following = generation.chunks_by_id([i for i in following_ids.values() if i])
+    extended = []
+    for passage in passages:
+        meta = following.get(following_ids.get(passage.chunk_id) or "")
+        if meta is not None and meta["doc_id"] == passage.doc:
+            passage = replace(passage, text=passage.text + _past_overlap(passage.text, meta["text"]))
+        extended.append(passage)
+    return extended
+
+
+def _past_overlap(text: str, following: str) -> str:
+    """The following chunk less the sentences it repeats from the end of `text` (the chunk overlap)."""
+    for length in range(min(len(text), len(following)), 0, -1):
+        if text.endswith(following[:length]):
+            return following[length:]
+    return following
 
 
 def _anchor_documents(query: str, generation: Generation) -> tuple[set[str], list[str]]:

@@ -10,9 +10,10 @@ from pathlib import Path
 import pytest
 
 from assistant import Config, build_index
+from assistant.chunk import next_chunk_id
 from assistant.config import DEFAULT_CORPUS_DIR
 from assistant.embed import get_embedder
-from assistant.retrieve import place_names, reciprocal_rank_fusion, retrieve, years_in
+from assistant.retrieve import _past_overlap, place_names, reciprocal_rank_fusion, retrieve, years_in
 from assistant.store import open_store
 
 pytestmark = pytest.mark.fast
@@ -85,3 +86,24 @@ def test_a_year_or_place_no_report_names_is_reported_unmatched(three_reports: Co
     assert _retrieve("2015年专利授权量是多少件？", three_reports).unmatched_anchors == ["2015"]
     assert _retrieve("杭州市专利授权量是多少件？", three_reports).unmatched_anchors == ["杭州市"]
     assert _retrieve("深圳市专利授权量是多少件？", three_reports).unmatched_anchors == []
+
+
+def test_the_chunk_after_a_passage_and_what_it_repeats() -> None:
+    assert next_chunk_id("473b3251-eafb4aff-00009") == "473b3251-eafb4aff-00010"
+    assert next_chunk_id("no-position") == ""
+    # The overlap is whole sentences the next chunk repeats from the passage's end.
+    assert _past_overlap("甲。乙。勘验情况如下：", "勘验情况如下：“1、破损；2、烧焦”") == "“1、破损；2、烧焦”"
+    assert _past_overlap("甲。乙：", "丙。丁") == "丙。丁"
+
+
+def test_a_passage_that_announces_what_follows_is_read_with_the_next_chunk(fake_index_config: Config) -> None:
+    build_index([DATA / "inspection-report.txt"], config=fake_index_config)
+    chunks = open_store(fake_index_config).open().collection.get(include=["metadatas"])
+    first = next(m["text"] for i, m in zip(chunks["ids"], chunks["metadatas"], strict=True) if i.endswith("-00000"))
+    assert first.endswith("勘验情况如下：")  # the case: the chunker cut at the colon
+    passages = _retrieve("勘验情况如下", fake_index_config).passages
+    announcing = next(p for p in passages if p.chunk_id.endswith("-00000"))
+    assert announcing.text.startswith(first) and announcing.text.endswith("另查明，仓库于次日停业整顿。")
+    assert announcing.text.count("勘验情况如下：") == 1
+    later = next(p for p in passages if p.chunk_id.endswith("-00001"))
+    assert later.text.startswith("“1、")  # a passage that announces nothing stays as stored
