@@ -86,6 +86,20 @@ LIST_ITEM_END = ("；", ";")
 # Where an item stops that runs on without its semicolon: a clause end, or the colon of what follows.
 LIST_ITEM_BREAK = re.compile(f"{SPAN_END.pattern}|{LIST_COLON.pattern}")
 MAX_LIST_ITEMS = 10  # a bound on run-on text, not a tuned figure
+# The first item of a numbered list that follows an announcing clause ("勘验情况如下：“1、…；2、…"),
+# maybe opened by a quote; its items may hold commas, and each later one opens with the next number
+# right after an item's end. The last item ends at a full stop, a line's end or the list's closing quote.
+NUMBERED_LIST_START = re.compile(
+    r'\s*(?P<quote>[“"「]?)\s*(?:(?P<digit>1(?:、|[.．](?!\d)))|(?P<bracketed>[（(]1[)）])|(?P<circled>①))'
+)
+NEXT_ITEM = {
+    "digit": r"[；;。，,\s]\s*({number}(?:、|[.．](?!\d)))",
+    "bracketed": r"[；;。，,\s]\s*([（(]{number}[)）])",
+    "circled": r"[；;。，,\s]?\s*({circled})",
+}
+ANNOUNCING_COLON = re.compile(r"\s*[：:]")
+CLOSING_QUOTE = {"“": "”", '"': '"', "「": "」", "": ""}
+MAX_ITEM_CHARS = 300  # a bound on run-on text, not a tuned figure
 # A bracketed aside after a name (its English or Latin name, an abbreviation, empty brackets) is
 # read past: "尼古拉·卡利尼奇（：Nikola Kalinić，），是一名…" reads "尼古拉·卡利尼奇，是一名…".
 ASIDE = re.compile(rf"[（(](?:[^（）(){HANZI}]*|[^（）()]*[:：][^（）()]*)[)）]")
@@ -406,6 +420,7 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
         figures = tuple(f for f in find_figures(span) if not f.is_year) if question.kind == "number" else ()
         if question.kind in ("entity", "") and not lone:
             sentence, span = whole_list(passages[index].text, units_read[index], sentence, span)
+            sentence, span = numbered_list(passages[index].text, sentence, span)
         about = {t: w for t, w in subject.items() if t not in title_words}
         subject_coverage = coverage_of(sentence, about) if about else 1.0
         score = (
@@ -458,6 +473,32 @@ def whole_list(text: str, units: list[str], sentence: str, span: str) -> tuple[s
     last_item = LIST_ITEM_BREAK.split(pieces[-1], maxsplit=1)[0]
     end = len(joined) - len(pieces[-1]) + len(last_item)
     return joined, _strip_edges(joined[min(at, colon + 1) : end])
+
+
+def numbered_list(text: str, sentence: str, span: str) -> tuple[str, str]:
+    """A span that announces a numbered list ("勘验情况如下：") is answered by the list: its items, commas
+    and all, up to the end of the last one, cited from the sentence's start in `text` (the passage).
+    Otherwise the same: a span in one item answers as itself ("指控：1、…用其身份证租来…").
+    """
+    start = text.find(sentence.rstrip())
+    at = text.find(span, start) if span and start >= 0 else -1
+    announcing = ANNOUNCING_COLON.match(text, at + len(span)) if at >= 0 else None
+    opening = NUMBERED_LIST_START.match(text, announcing.end()) if announcing else None
+    if not opening:
+        return sentence, span
+    style = next(name for name in NEXT_ITEM if opening.group(name))
+    closing = CLOSING_QUOTE[opening.group("quote")]
+    markers = [opening.start(style)]
+    for number in range(2, MAX_LIST_ITEMS + 1):
+        pattern = NEXT_ITEM[style].format(number=number, circled=chr(ord("①") + number - 1))
+        following = re.compile(pattern).search(text, markers[-1] + 1, markers[-1] + MAX_ITEM_CHARS)
+        if not following or re.search(f"[\\n{closing}]", text[markers[-1] : following.start(1)]):
+            break
+        markers.append(following.start(1))
+    end = re.compile(f"[。\\n{closing}]").search(text, markers[-1] + 1, markers[-1] + MAX_ITEM_CHARS)
+    if len(markers) < 2 or end is None:
+        return sentence, span
+    return text[start : end.end()], _strip_edges(text[markers[0] : end.start()])
 
 
 def _period_clause(sentence: str, span: str) -> str:

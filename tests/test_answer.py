@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from assistant import Config, InputError, answer, answer_stream, build_index
@@ -9,6 +11,8 @@ from assistant.config import DEFAULT_CORPUS_DIR
 from assistant.evaluate import judge, run_eval
 
 from .conftest import dev_questions
+
+INSPECTION_REPORT = Path(__file__).parent / "data" / "inspection-report.txt"
 
 
 @pytest.fixture(scope="module")
@@ -112,3 +116,14 @@ def test_a_document_that_instructs_the_reader_is_flagged_and_not_believed(fresh_
     result = answer("专利授权量是多少？", config=fresh_config, mode="extractive")
     assert "99999" not in result.text
     assert [s.doc for s in result.sources if s.flag == "instruction"] == ["notice.txt"]
+
+
+def test_a_list_announced_at_a_chunk_s_end_is_answered_whole(fresh_config: Config) -> None:
+    # A run-on sentence (a judgment's) that the chunker cuts at the colon announcing a numbered list.
+    build_index([INSPECTION_REPORT], config=fresh_config)
+    result = answer("安全生产监督管理局的勘验情况是什么？", config=fresh_config, mode="extractive")
+    said = result.text.split("\n\n", 1)[0]
+    assert result.found and said.startswith("1、配电箱内电源线绝缘层破损")
+    assert "2、电源线与金属吊线接触" in said and "3、围墙配电箱有烧焦痕迹，可推断曾发生短路" in said
+    assert "另查明" not in said
+    assert result.sources[0].text.count("勘验情况如下：") == 1  # the chunk overlap is not repeated

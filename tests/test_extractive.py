@@ -32,6 +32,7 @@ from assistant.extractive import (
     is_instruction,
     is_unsure,
     lone_item,
+    numbered_list,
     read,
     reading_units,
     subject_share_at,
@@ -129,6 +130,54 @@ def test_the_first_item_of_a_list_a_colon_opens_answers_with_the_list(text: str,
 def test_a_span_that_opens_no_list_stays(text: str, span: str) -> None:
     units = [unit for unit, _ in reading_units(text)]
     assert whole_list(text, units, units[0], span) == (units[0], span)
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize(
+    ("text", "wanted"),
+    [
+        # Items that hold commas, in quotes; the closing quote ends the last one.
+        (
+            "勘验情况如下：“1、线路破损，存在漏电点；2、形成回路，可造成触电；3、有烧焦痕迹”另查明，停业。",
+            "1、线路破损，存在漏电点；2、形成回路，可造成触电；3、有烧焦痕迹",
+        ),
+        # Bracketed numbers, items ended by full stops; a full stop ends the last one.
+        (
+            "处理意见如下：（1）责令停产整顿，限期改正。（2）处罚款5万元。此后复产。",
+            "（1）责令停产整顿，限期改正。（2）处罚款5万元",
+        ),
+        ("要求如下：①按期付款；②提供发票，逾期作废。③其他。", "①按期付款；②提供发票，逾期作废。③其他"),
+    ],
+)
+def test_a_span_that_announces_a_numbered_list_answers_with_the_list(text: str, wanted: str) -> None:
+    sentence = text[: text.index("：") + 1]
+    cited, answer = numbered_list(text, sentence, sentence.rstrip("："))
+    assert answer == wanted and cited.startswith(sentence) and answer in cited and cited in text
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize("span", ["腰椎骨折", "诊断为：1、腰椎骨折", "肋骨骨折", "入院"])
+def test_a_span_in_or_before_a_numbered_list_answers_as_itself(span: str) -> None:
+    # Numbered paragraphs are facts of their own ("指控：1、…用其身份证租来…；2、…"): only the words
+    # that announce them ask for them all.
+    text = "患者入院，诊断为：1、腰椎骨折，需手术；2、肋骨骨折。出院。"
+    sentence = text[: text.index("。") + 1]
+    assert numbered_list(text, sentence, span) == (sentence, span)
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize(
+    "text",
+    [
+        "勘验情况如下：线路破损；有烧焦痕迹。",  # no numbered items
+        "勘验情况如下：1、线路破损，存在漏电点。",  # one item is no list
+        "勘验情况如下：1、增长2.5倍，3、4月回落。",  # a figure is no item's number
+        "勘验情况如下，1、线路破损；2、烧焦。",  # no colon announces it
+    ],
+)
+def test_a_span_that_announces_no_numbered_list_stays(text: str) -> None:
+    sentence = text[: text.index("下") + 2]
+    assert numbered_list(text, sentence, sentence.rstrip("：，")) == (sentence, sentence.rstrip("：，"))
 
 
 @pytest.mark.fast
