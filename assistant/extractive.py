@@ -97,7 +97,6 @@ NEXT_ITEM = {
     "bracketed": r"[；;。，,\s]\s*([（(]{number}[)）])",
     "circled": r"[；;。，,\s]?\s*({circled})",
 }
-ANNOUNCING_COLON = re.compile(r"\s*[：:]")
 CLOSING_QUOTE = {"“": "”", '"': '"', "「": "」", "": ""}
 MAX_ITEM_CHARS = 300  # a bound on run-on text, not a tuned figure
 # A bracketed aside after a name (its English or Latin name, an abbreviation, empty brackets) is
@@ -482,7 +481,7 @@ def numbered_list(text: str, sentence: str, span: str) -> tuple[str, str]:
     """
     start = text.find(sentence.rstrip())
     at = text.find(span, start) if span and start >= 0 else -1
-    announcing = ANNOUNCING_COLON.match(text, at + len(span)) if at >= 0 else None
+    announcing = LIST_COLON.match(text, at + len(span)) if at >= 0 else None
     opening = NUMBERED_LIST_START.match(text, announcing.end()) if announcing else None
     if not opening:
         return sentence, span
