@@ -35,6 +35,7 @@ from .keyword import (
     names_in,
     names_something,
     question_words,
+    says_something,
     segment,
     tagged_words,
 )
@@ -936,11 +937,12 @@ def gives_kind(span: str, question: Question) -> bool:
 
 def _says_more_than_names_and_times(added: str) -> bool:
     """Words beyond names, parties and times: "于2009年5月2日报" says when something was reported,
-    not why, and "被告人 又" (of "被告人李某又利用职务之便") not how."""
+    not why, "被告人 又" (of "被告人李某又利用职务之便") not how, and "了一个" (of "建立了一个强大的经济基础",
+    the question's own words) says nothing."""
     rest = PARTY_ROLE.sub(" ", TIME_WORDS.sub(" ", added))
     for name in names_in(rest):
         rest = rest.replace(name, " ")
-    return any(len(piece) > 1 for piece in rest.split())
+    return any(len(piece) > 1 and says_something(piece) for piece in rest.split())
 
 
 def _counts_alike(span: str, question: Question) -> bool:

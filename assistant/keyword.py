@@ -90,6 +90,17 @@ def leading_nouns(text: str) -> str:
 EMPTY_TAGS = ("v", "d", "p", "c", "u", "r", "y", "f", "x")
 
 
+# jieba's tags of words that say nothing of their own: adverbs, prepositions, conjunctions, particles,
+# pronouns, numerals, measure words and punctuation (verbs and localisers say something).
+FUNCTION_TAGS = ("d", "p", "c", "u", "r", "y", "x", "m", "q")
+
+
+def says_something(text: str) -> bool:
+    """Any word that is not a function word: "了一个", left when a span only repeats the question's
+    words ("建立了一个强大的经济基础" for "如何建立强大的经济基础"), says nothing."""
+    return any(not flag.startswith(FUNCTION_TAGS) for word, flag in tagged_words(text) if word.strip())
+
+
 def names_something(text: str) -> bool:
     """Any word other than a verb, adverb, preposition, conjunction, particle or pronoun ("有自己的"
     names nothing; jieba's tags for nouns are too unsure to require one: 主任/b, 生命/vn)."""

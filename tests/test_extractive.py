@@ -595,6 +595,8 @@ def test_auto_has_the_model_check_a_low_score_or_a_loosely_aligned_span() -> Non
         ("乙公司为什么起诉甲公司？", "故乙公司向本院起诉甲公司", False),  # what followed, not why
         ("王某是如何骗取货款的？", "被告人王某又骗取货款", False),  # the party's role says who, not how
         ("王某是如何骗取货款的？", "被告人王某虚构订单骗取货款", True),
+        ("该厂如何建立稳定的销售渠道？", "该厂建立了一个稳定的销售渠道", False),  # the question, restated
+        ("该厂如何建立稳定的销售渠道？", "该厂通过与经销商签约建立了稳定的销售渠道", True),
         ("乙公司为什么起诉甲公司？", "因甲公司拖欠货款，乙公司向本院起诉", True),
     ],
 )
