@@ -40,7 +40,7 @@ from .keyword import (
     tagged_words,
 )
 from .prompts import language_of, template
-from .question import SLOT_EDGE, Question
+from .question import QUESTION_END, SLOT_EDGE, Question
 from .results import to_sources
 from .retrieve import RELATIVE_YEARS, THIS_YEAR, Passage, Retrieval, months_in, place_names, relative_years_in, years_in
 
@@ -135,6 +135,16 @@ TIME_WORDS = re.compile(
 PERSON_WORD = re.compile(r"(?:[人者员长师家方主手官士夫妻]|[原被]告)(?:$|[，、和及与])")
 # A judgment's names for its parties: like a name, they say who, not how or why.
 PARTY_ROLE = re.compile(r"被上诉人|上诉人|被申请人|申请人|被告人|犯罪嫌疑人|原告|被告|第三人")
+# A question for what named people are: "高某是谁", "被告人李某的职务是什么", "黄某、王某从事什么职务".
+ROLE_ASKED = re.compile(
+    r"(?:是谁|是什么人|是何人|(?:担任|从事)?的?(?:职务|职业|身份|职位)(?:是什么|是|为)?"
+    r"|(?:从事|担任|任)(?:什么|何种)(?:职务|职业|职位|工作))$"
+)
+# The verbs that give a named person's role after the name ("黄某系…民警", "张某原任…经理").
+ROLE_VERB = re.compile(r"原?(?:系|是|任|担任|为)")
+# jieba's tags of the words that end a role written before the name ("总经理高某"), read back from the
+# name: a verb, preposition, conjunction, particle, adverb, localiser or mark ("找到|时任…书记廖某").
+ROLE_STOP_TAGS = ("v", "p", "c", "u", "d", "x", "f")
 # The measure words that count people.
 PEOPLE_MEASURE = frozenset("人名位")
 # A unit the question asks a figure in ("多少倍", "几个百分点", "多少亿元", "多少钱"), which the answer
@@ -544,7 +554,7 @@ def asked_span(question: Question, sentence: str) -> tuple[str, float]:
     sentence = ASIDE.sub("", sentence)
     if not question.left and not question.right:
         return _strip_edges(_best_clause(sentence, question)), 0.0
-    titled = _titled_head(question, sentence)
+    titled = _titled_head(question, sentence) or _role_of(question, sentence)
     if titled:
         return titled, APPOSITION_ALIGNMENT
     distance = _shared_runs(question, sentence)
@@ -668,6 +678,50 @@ def _titled_head(question: Question, sentence: str) -> str:
         return ""
     match = re.search(re.escape(question.head) + r"\s*([《〈「][^《》〈〉「」]+[》〉」])", sentence)
     return match.group(1) if match else ""
+
+
+def role_asked_of(question: Question) -> tuple[str, ...]:
+    """The named people whose role (what they are, their post) the question asks, or ()."""
+    stripped = question.text.strip().rstrip(QUESTION_END)
+    asked = ROLE_ASKED.search(stripped)
+    if not asked:
+        return ()
+    people = tuple(p for p in re.split(r"[、和及与]", PARTY_ROLE.sub("", stripped[: asked.start()])) if p)
+    named = all(HIDDEN_NAME.fullmatch(p) or _is_name(p) for p in people)
+    return people if people and named else ()
+
+
+def _role_of(question: Question, sentence: str) -> str:
+    """The role the sentence gives the asked people: written after them with a linking verb ("黄某、王某
+    系南宁市公安局民警") or before the first of them as its title ("江西某公司总经理高某"), or ""."""
+    people = role_asked_of(question)
+    if not people:
+        return ""
+    for at in _find_all(sentence, people[0]):
+        end = at + len(people[0])
+        for person in people[1:]:  # the other people, listed after the first
+            following = re.match(rf"[、和及与]{re.escape(person)}", sentence[end:])
+            end = end + following.end() if following else end
+        verb = ROLE_VERB.match(sentence, end)
+        if verb:
+            stop = SPAN_END.search(sentence, verb.end())
+            role = sentence[verb.end() : stop.start() if stop else len(sentence)]
+            if 1 < len(role) <= CLAUSE_ANSWER_CHARS and names_something(role):
+                return role
+        start = max((m.end() for m in LIST_ITEM_BREAK.finditer(sentence, 0, at)), default=0)
+        words = tagged_words(sentence[start:at])
+        opening = next(
+            (
+                i + 1
+                for i in range(len(words) - 1, -1, -1)
+                if words[i][1].startswith(ROLE_STOP_TAGS) and words[i][1] != "vn"
+            ),
+            0,
+        )
+        role = "".join(word for word, _ in words[opening:])
+        if len(role) > 1 and words[-1][1].startswith("n") and not PARTY_ROLE.fullmatch(role):
+            return role
+    return ""
 
 
 def _described(sentence: str, clause: str, clauses: list[tuple[int, float]]) -> str:

@@ -35,6 +35,7 @@ from assistant.extractive import (
     numbered_list,
     read,
     reading_units,
+    role_asked_of,
     subject_share_at,
     whole_list,
 )
@@ -210,6 +211,37 @@ def test_a_description_runs_to_the_end_of_the_sentence() -> None:
     # From the clause naming what is described, though the span stood in a later one.
     sentence = "被告人王某于2015年3月2日主动到公安机关投案，并如实供述其犯罪事实。"
     assert asked_span(parse_question("被告人王某的投案情况为？"), sentence)[0].startswith("被告人王某于2015年3月2日")
+
+
+@pytest.mark.fast
+@pytest.mark.parametrize(
+    ("question", "sentence", "role"),
+    [
+        # The title written before the name.
+        ("邓某是谁？", "后来，湖南某建材有限公司总经理邓某得知此事，便找到被告人。", "湖南某建材有限公司总经理"),
+        ("邓某是谁？", "后来，被告人找到时任某区区委书记邓某的弟弟。", "时任某区区委书记"),
+        # The role after the names, with a linking verb.
+        (
+            "孙某、钱某从事什么职务？",
+            "经审理查明：被告人孙某、钱某系某县公安局治安大队民警，负责治安案件。",
+            "某县公安局治安大队民警",
+        ),
+        ("被告人孙某担任的职务是？", "被告人孙某原任某县粮库主任，后调任他职。", "某县粮库主任"),
+    ],
+)
+def test_a_question_for_what_a_named_person_is_is_answered_by_their_role(
+    question: str, sentence: str, role: str
+) -> None:
+    assert asked_span(parse_question(question), sentence)[0] == role
+
+
+@pytest.mark.fast
+def test_a_name_after_a_verb_or_a_party_role_has_no_role_before_it() -> None:
+    question = parse_question("邓某是谁？")
+    assert asked_span(question, "后李某将邓某介绍给王某认识。")[0] != "后李某将"
+    assert asked_span(question, "经审理查明：被告人邓某于2015年投案。")[0] != "被告人"
+    assert role_asked_of(parse_question("邓某为何起诉？")) == ()
+    assert role_asked_of(parse_question("该公司的职务是什么？")) == ()
 
 
 @pytest.mark.fast
