@@ -26,8 +26,9 @@ from dataclasses import dataclass, replace
 
 from .chunk import split_clauses, split_sentences
 from .figures import MEASURE_WORDS, NUMBER_IN_DIGITS, Figure, english_figure, find_figures
-from .hanzi import HANZI, HANZI_CHAR
+from .hanzi import HANZI, HANZI_CHAR, is_hanzi_word
 from .keyword import (
+    EMPTY_TAGS,
     HIDDEN_NAME,
     LOCALISER_TAGS,
     dictionary_words,
@@ -116,6 +117,9 @@ DOTTED_NAME = re.compile(rf"[{HANZI}]{{1,8}}(?:·[{HANZI}]{{1,8}})+")
 # A name is short and has no words that make a clause ("这家他工作了30年的" is not a name).
 NAME_CHARS = 12
 CLAUSE_WORD = re.compile(r"[的了这那是在有和与及把被将着过]")
+# How many characters of a full name an abbreviation may leave out between two it keeps (a bound on
+# the words of a name, not a tuned figure).
+ABBREVIATION_GAP = 8
 # A count in Chinese numerals is a numeral with its measure word ("五个子女", "三项"), not the 一 of 统一.
 CHINESE_COUNT = re.compile(rf"[一二两三四五六七八九十百千万亿零〇]+(?:[{MEASURE_WORDS}元倍岁天吨米首]|万|亿)")
 # A time: a date, a year, a clock time or a duration (a figure with a unit of time; judgments write
@@ -418,7 +422,7 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
             # A month the passage never names: its figure is another period's (the year's).
             + tuple(m for m in months if m not in context and (months_in(context) or m not in passages[index].text))
             + tuple(p for p in places if other_places[p])
-            + tuple(n for n in names if re.sub(r"\s+", "", n.lower()) not in unspaced[passages[index].doc])
+            + tuple(n for n in names if not written_in(re.sub(r"\s+", "", n.lower()), unspaced[passages[index].doc]))
             + (tuple(PART_OF_YEAR.findall(_period_clause(sentence, span))) if whole_year else ())
             + ((THIS_YEAR,) if reviewed else ())
         )
@@ -527,6 +531,22 @@ def _span_clause(sentence: str, span: str) -> str:
     """The clause holding the span, or the sentence when the span is not in it."""
     at = sentence.find(span)
     return clause_around(sentence, at, at + len(span)) if at >= 0 and span else sentence
+
+
+def written_in(name: str, document: str) -> bool:
+    """The document writes the name, or a full name it abbreviates: a Chinese abbreviation keeps
+    characters of the full name in order ("世锦赛" of "世界乒乓球团体锦标赛", "冬奥会" of "冬季奥林匹克
+    运动会"), and the full name is nouns (not "王某说小李很明白" for 王小明). Two characters are too
+    few to tell an abbreviation from chance."""
+    if name in document:
+        return True
+    if len(name) < 3 or not is_hanzi_word(name):
+        return False
+    gap = rf"[{HANZI}]{{0,{ABBREVIATION_GAP}}}?"
+    return any(
+        all(flag == "vn" or not flag.startswith(EMPTY_TAGS) for _, flag in tagged_words(full.group()))
+        for full in re.finditer(gap.join(map(re.escape, name)), document)
+    )
 
 
 def _names_other_place(document: str, place: str) -> bool:

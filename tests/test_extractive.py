@@ -38,6 +38,7 @@ from assistant.extractive import (
     role_asked_of,
     subject_share_at,
     whole_list,
+    written_in,
 )
 from assistant.figures import find_figures
 from assistant.question import parse_question
@@ -462,6 +463,16 @@ def test_a_name_in_capitals_is_found_however_the_text_spaces_and_cases_it(embedd
     assert not reading.best.contradicted, "ABC 2030 names ABC2030"
     question = parse_question("ABC大会在哪里举办？")
     assert subject_share_at(question, "本届ABC大会在云河市举办。", 0) == 1.0
+
+
+def test_a_name_is_found_in_the_full_name_it_abbreviates(embeddings) -> None:
+    full = [_passage("第15届世界游泳团体锦标赛将于7月在云河市举行。")]
+    assert not _read("游泳世锦赛将在哪里举行？", full, embeddings).best.contradicted
+    assert written_in("冬奥会", "北京冬季奥林匹克运动会")
+    # Characters in order that are not one noun phrase are no full name, nor two characters anything.
+    assert not written_in("王小明", "王某说小李很明白")
+    assert not written_in("世锦赛", "世界杯，锦标赛")
+    assert not written_in("明华", "明天去华山")
 
 
 def test_a_translations_spelling_of_a_name_is_no_evidence(embeddings) -> None:
