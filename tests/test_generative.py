@@ -118,6 +118,10 @@ def _model(reply: str) -> GenericFakeChatModel:
     return GenericFakeChatModel(messages=iter([AIMessage(content=reply)]))
 
 
+def _replies(*replies: str) -> GenericFakeChatModel:
+    return GenericFakeChatModel(messages=iter([AIMessage(content=r) for r in replies]))
+
+
 def test_words_the_model_copied_are_accepted_as_the_sentence_writes_them(base_config: Config) -> None:
     question, reading = _reading(base_config)
     chosen, checks = model_reading(reading, question, _model("新增公园１２个"))
@@ -353,8 +357,16 @@ def test_locate_ignores_width_spaces_and_digit_commas() -> None:
 )
 def test_a_translation_that_changes_the_question_is_rejected(reply: str, reason: str) -> None:
     with pytest.raises(AssistantError, match=reason):
-        translate_for_search("Who designed the bridge?", _model(reply))
+        translate_for_search("Who designed the bridge?", _replies(reply, reply))
     assert translate_for_search("Who designed the bridge?", _model("这座桥是谁设计的？")) == "这座桥是谁设计的？"
+
+
+def test_a_translation_that_lost_the_question_word_is_asked_again() -> None:
+    model = _RecordingChatModel(
+        messages=iter([AIMessage(content="这座桥由一家公司设计。"), AIMessage(content="这座桥是谁设计的？")])
+    )
+    assert translate_for_search("Who designed the bridge?", model) == "这座桥是谁设计的？"
+    assert len(model.prompts) == 2 and "keep it a question" in model.prompts[1]
 
 
 class _RecordingChatModel(GenericFakeChatModel):
