@@ -144,6 +144,8 @@ ROLE_ASKED = re.compile(
     r"(?:是谁|是什么人|是何人|(?:担任|从事)?的?(?:职务|职业|身份|职位)(?:是什么|是|为)?"
     r"|(?:从事|担任|任)(?:什么|何种)(?:职务|职业|职位|工作))$"
 )
+# What joins the names of several people ("黄某、王某", "张某和李某").
+NAME_JOINER = "[、和及与]"
 # The verbs that give a named person's role after the name ("黄某系…民警", "张某原任…经理").
 ROLE_VERB = re.compile(r"原?(?:系|是|任|担任|为)")
 # jieba's tags of the words that end a role written before the name ("总经理高某"), read back from the
@@ -700,13 +702,15 @@ def _titled_head(question: Question, sentence: str) -> str:
     return match.group(1) if match else ""
 
 
+@functools.lru_cache(maxsize=256)
 def role_asked_of(question: Question) -> tuple[str, ...]:
-    """The named people whose role (what they are, their post) the question asks, or ()."""
+    """The named people whose role (what they are, their post) the question asks, or () (once per
+    question, not per sentence)."""
     stripped = question.text.strip().rstrip(QUESTION_END)
     asked = ROLE_ASKED.search(stripped)
     if not asked:
         return ()
-    people = tuple(p for p in re.split(r"[、和及与]", PARTY_ROLE.sub("", stripped[: asked.start()])) if p)
+    people = tuple(p for p in re.split(NAME_JOINER, PARTY_ROLE.sub("", stripped[: asked.start()])) if p)
     named = all(HIDDEN_NAME.fullmatch(p) or _is_name(p) for p in people)
     return people if people and named else ()
 
@@ -720,7 +724,7 @@ def _role_of(question: Question, sentence: str) -> str:
     for at in _find_all(sentence, people[0]):
         end = at + len(people[0])
         for person in people[1:]:  # the other people, listed after the first
-            following = re.match(rf"[、和及与]{re.escape(person)}", sentence[end:])
+            following = re.match(NAME_JOINER + re.escape(person), sentence[end:])
             end = end + following.end() if following else end
         verb = ROLE_VERB.match(sentence, end)
         if verb:

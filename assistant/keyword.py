@@ -90,9 +90,9 @@ def leading_nouns(text: str) -> str:
 EMPTY_TAGS = ("v", "d", "p", "c", "u", "r", "y", "f", "x")
 
 
-# jieba's tags of words that say nothing of their own: adverbs, prepositions, conjunctions, particles,
-# pronouns, numerals, measure words and punctuation (verbs and localisers say something).
-FUNCTION_TAGS = ("d", "p", "c", "u", "r", "y", "x", "m", "q")
+# jieba's tags of words that say nothing of their own: the empty words less verbs and localisers, which
+# say something, and with numerals and measure words.
+FUNCTION_TAGS = (*(tag for tag in EMPTY_TAGS if tag not in ("v", "f")), "m", "q")
 
 
 def says_something(text: str) -> bool:
