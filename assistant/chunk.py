@@ -15,12 +15,15 @@ from .ingest import Document
 
 # The chunking rules' edition, stored with each indexed document: raise it when a change makes other
 # chunks (or sections) of the same text, so that the next build re-chunks every document.
-CHUNK_RULES = 2
+CHUNK_RULES = 3
 
-# Section headings, outermost first: a period ("2013年工作回顾", "2014年工作安排": a short line of its
-# own naming a year, which dates what follows), "第一章", "一、", "（一）", "1.", "（1）", "——".
+# A named period: a year, or a five-year plan ("“十一五”", "十二五时期"), which reports review and plan by.
+PERIOD = r"(?:(?:19|20)\d{2}|[〇零一二三四五六七八九]{4})年|[“\"]十[一二三四五六七八九]?五[”\"]|十[一二三四五六七八九]?五(?:时期|期间|规划)"
+# Section headings, outermost first: a period ("2013年工作回顾", "“十一五”时期工作回顾", "2014年工作安排":
+# a short line of its own naming a period, which dates what follows), "第一章", "一、", "（一）", "1.",
+# "（1）", "——".
 HEADING_LEVELS: tuple[re.Pattern[str], ...] = (
-    re.compile(r"^(?!——)(?=[^。！？；，、：,;:!?]{2,20}$)\S*?(?:(?:19|20)\d{2}|[〇零一二三四五六七八九]{4})年"),
+    re.compile(rf"^(?!——)(?=[^。！？；，、：,;:!?]{{2,20}}$)\S*?(?:{PERIOD})"),
     re.compile(r"^第[一二三四五六七八九十百零〇\d]+[章节部分篇]"),
     re.compile(r"^[一二三四五六七八九十]+、"),
     re.compile(r"^[（(][一二三四五六七八九十]+[）)]"),

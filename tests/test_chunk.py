@@ -83,6 +83,19 @@ def test_a_line_naming_a_year_dates_the_sections_under_it() -> None:
     ]
 
 
+def test_a_line_naming_a_five_year_plan_dates_the_sections_under_it() -> None:
+    text = (
+        "“十一五”时期工作回顾\n一、港口建设\n全市港口货物吞吐量增长1.5倍。\n"
+        "十二五时期主要任务\n全市港口货物吞吐量力争翻一番。\n"
+        "第十五届运动会在我市举行\n"
+    )
+    sections = [c.section for c in chunk_document(_doc(text), chunk_size=300, chunk_overlap=0)]
+    assert sections == [
+        "“十一五”时期工作回顾 > 一、港口建设",
+        "十二五时期主要任务",  # "第十五届" is a count, not a plan: a line of the section above
+    ]
+
+
 def test_report_chunks_respect_size_sections_and_numbers() -> None:
     doc = load_document(REPORT)
     chunks = chunk_document(doc, chunk_size=300, chunk_overlap=60)
