@@ -381,7 +381,7 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
         framed = " ".join(p for p in places if p[:-1].lower() in documents[passages[index].doc])
         context = f"{passages[index].title} {passages[index].section} {leads[sentence]} {sentence} {framed}"
         coverage = coverage_of(context, weights) + 0.02 / (1 + index)
-        span, alignment = asked_span(question, sentence)
+        span, alignment = asked_span(question, sentence, leads[sentence])
         lone = "" if gives_kind(span, question) else lone_item(sentence, question)
         if lone:
             span, alignment = lone, min(alignment, LONE_ITEM_ALIGNMENT)
@@ -564,14 +564,15 @@ def _places_named(document: str) -> tuple[str, ...]:
     return tuple(place_names(document))  # once per document, not per sentence
 
 
-def asked_span(question: Question, sentence: str) -> tuple[str, float]:
+def asked_span(question: Question, sentence: str, lead: str = "") -> tuple[str, float]:
     """The span of the sentence that stands where the question word stands, and how sure that is.
 
     The sentence's characters shared with the question (runs of two or more) are its context;
     the answer is a run of the other characters next to the context that stood next to the
     question word ("财政总收入*增长*了多少" -> the run after 增长). When the question word is a
     determiner ("哪个公司"), the noun after it heads the answer and is kept ("…有限公司").
-    Without a slot (English questions), the clause most like the question.
+    Without a slot (English questions), the clause most like the question. `lead`, the opening clause
+    of the long sentence this piece was cut from, says its words of the piece too.
     """
     sentence = ASIDE.sub("", sentence)
     if not question.left and not question.right:
@@ -579,7 +580,7 @@ def asked_span(question: Question, sentence: str) -> tuple[str, float]:
     titled = _titled_head(question, sentence) or _role_of(question, sentence)
     if titled:
         return titled, APPOSITION_ALIGNMENT
-    distance = _shared_runs(question, sentence)
+    distance = _shared_runs(question, sentence, lead)
     clauses = _clause_subjects(question, sentence)
     best: tuple[float, float, int, int] | None = None
     marker = CAUSE_MARKER if question.kind == "reason" else AGENT_MARKER
@@ -865,11 +866,12 @@ def _closeness(shared: Shared, side: str) -> float:
     return (1.0 if where in (side, "both") else WRONG_SIDE) / (1 + distance / 2)
 
 
-def _shared_runs(question: Question, sentence: str) -> list[Shared]:
+def _shared_runs(question: Question, sentence: str, lead: str = "") -> list[Shared]:
     """Per sentence character: the side of the question word the question has it on and how far
-    from it (in characters other than joining words), or None when the question does not share
-    it. Greedy longest runs from the left, two characters or more."""
+    from it (in characters other than joining words and those the lead says), or None when the
+    question does not share it. Greedy longest runs from the left, two characters or more."""
     left, right = question.left, question.right
+    left_gaps, right_gaps = _said_by_lead(left, sentence, lead), _said_by_lead(right, sentence, lead)
     distance: list[Shared] = [None] * len(sentence)
     i = 0
     while i < len(sentence):
@@ -878,8 +880,8 @@ def _shared_runs(question: Question, sentence: str) -> list[Shared]:
             piece = sentence[i : i + length]
             if not piece.strip(SLOT_EDGE + "，。；、（）()《》“”"):
                 continue
-            gaps = [("left", _content_chars(left[at + length :])) for at in _find_all(left, piece)]
-            gaps += [("right", _content_chars(right[:at])) for at in _find_all(right, piece)]
+            gaps = [("left", _content_chars(left_gaps[at + length :])) for at in _find_all(left, piece)]
+            gaps += [("right", _content_chars(right_gaps[:at])) for at in _find_all(right, piece)]
             if gaps:
                 sides = {side for side, _ in gaps}
                 size = length
@@ -897,6 +899,23 @@ def _shared_runs(question: Question, sentence: str) -> list[Shared]:
         if shared:
             distance[name.start() : name.end()] = [min(shared, key=lambda d: d[1])] * (name.end() - name.start())
     return distance
+
+
+def _said_by_lead(text: str, sentence: str, lead: str) -> str:
+    """The text with the words blanked that the lead says and the sentence does not: "目标是" of
+    "…收入增长目标是多少" stands in "今年…主要预期目标是：", which says it of every item of the list
+    the sentence goes on with, so it parts the question word from nothing there."""
+    blanked = list(text)
+    i = 0
+    while i < len(text):
+        for length in range(len(text) - i, MIN_CONTEXT_CHARS - 1, -1):
+            piece = text[i : i + length]
+            if piece in lead and piece not in sentence:
+                blanked[i : i + length] = " " * length
+                i += length - 1
+                break
+        i += 1
+    return "".join(blanked)
 
 
 def _neighbour(distance: list[Shared], sentence: str, at: int, step: int) -> Shared:

@@ -32,6 +32,7 @@ from assistant.extractive import (
     is_confident,
     is_instruction,
     is_unsure,
+    is_weakly_aligned,
     lone_item,
     numbered_list,
     read,
@@ -413,6 +414,19 @@ def test_a_piece_of_a_long_sentence_is_read_with_the_sentence_opening(embeddings
     passages = [_passage(f"全年新建公园增长9%。今年的主要预期目标是：{items}，新建公园增长15%，其余指标保持稳定。")]
     reading = _read("今年新建公园的增长目标是多少？", passages, embeddings)
     assert answers_question(reading) and "15%" in reading.best.span
+    # The opening's "目标是" stands between the question's "增长" and its question word: the piece's
+    # span after "增长" is as aligned as it would be in the whole sentence, and auto need not doubt it.
+    assert not is_weakly_aligned(reading)
+
+
+@pytest.mark.fast
+def test_words_only_the_lead_says_do_not_part_the_question_word_from_the_span() -> None:
+    question = parse_question("今年青石市的城镇居民人均收入增长目标是多少？")
+    piece = "城镇居民人均收入增长9%，粮食产量稳定在50万吨。"
+    plain, led = asked_span(question, piece), asked_span(question, piece, "今年全市发展的主要预期目标是：")
+    assert led[0] == plain[0] == "城镇居民人均收入增长9%"
+    assert led[1] > plain[1]
+    assert asked_span(question, piece, "全市发展的主要成绩有：") == plain  # a lead that says none of them
 
 
 def test_the_one_name_of_a_sentence_answers_who_when_the_slot_names_nobody(embeddings) -> None:
