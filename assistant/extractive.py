@@ -203,8 +203,9 @@ WRONG_SIDE = 0.3
 # and be of the asked kind (0.5).
 MIN_RUN_SCORE = 0.9
 # Words that introduce the doer of a clause ("由X主持", "被X收回"), who comes before the verb; not
-# the 由 and 被 inside other words ("由于", "理由", "被告", "被害人", "被申请人").
-AGENT_MARKER = re.compile(r"(?<![理自缘事经来])由(?![于此来衷])|被(?![告害子褥申上诉执])")
+# the 由 and 被 inside other words ("由于", "理由", "被告", "被害人", "被申请人"), nor the 由 of a change
+# from one figure to another ("由2377万吨增加到7650万吨").
+AGENT_MARKER = re.compile(r"(?<![理自缘事经来])由(?![于此来衷])(?!\d[^，。；]*?[到至]\d)|被(?![告害子褥申上诉执])")
 # What a marker adds to a run it introduces: a doer still competes with the runs between question
 # words; a cause is what a 为什么 question asks for, wherever it stands.
 DOER_BONUS = 0.3
@@ -828,7 +829,9 @@ def _subject_words(question: Question) -> tuple[str, ...]:
 def _is_introduced(sentence: str, start: int, marker: re.Pattern[str]) -> bool:
     """The run starts with, or follows, a word that says what it is: the doer of a passive or 由
     clause ("由霍震霆担任会长", "被甲方收回"), or a cause ("由于天气原因")."""
-    return any(m.start() <= start <= m.end() for m in marker.finditer(sentence, max(0, start - 2), start + 2))
+    # Not cut at start + 2: a marker's lookahead reads on ("由2377万吨增加到…" is no doer).
+    near = (m for m in marker.finditer(sentence, max(0, start - 2)) if m.start() < start + 2)
+    return any(m.start() <= start <= m.end() for m in near)
 
 
 def _introduced_runs(sentence: str, runs: list[tuple[int, int]], marker: re.Pattern[str]) -> list[tuple[int, int]]:
@@ -1024,11 +1027,6 @@ def gives_kind(span: str, question: Question) -> bool:
         return False  # "故原告起诉" says what followed, not why
     if question.kind == "number" and not _counts_alike(span, question):
         return False  # "多少项专利" is not answered by "3人"
-    unit = ASKED_UNIT.match(question.right) if question.kind == "number" else None
-    if unit and unit.group().lstrip("个") not in segment(question.right):
-        unit = None  # a word that begins like a unit: "多少个元素" asks no money
-    if unit and not (MONEY.search(span) if unit.group("money") else unit.group("unit") in span):
-        return False  # "增长了多少倍" is not answered by "增长21.6%", nor "罚了多少钱" by "两种"
     return fits_question(span if question.kind == "number" else added, question)
 
 
@@ -1058,10 +1056,22 @@ def fits_question(span: str, question: Question) -> bool:
     it asks for a rate or a change."""
     if question.kind != "number":
         return fits_kind(span, question.kind)
+    unit = _asked_unit(question)
+    if unit and not (MONEY.search(span) if unit.group("money") else unit.group("unit") in span):
+        return False  # "增长了多少倍" is not answered by "增长21.6%", nor "罚了多少钱" by "两种"
     figures = [f for f in find_figures(span) if not f.is_year and f.text not in question.text]
     if figures and all(f.text.endswith("%") for f in figures) and not RATE_ASKED.search(question.text):
         return False
     return bool(figures) or any(count not in question.text for count in CHINESE_COUNT.findall(span))
+
+
+@functools.lru_cache(maxsize=64)
+def _asked_unit(question: Question) -> re.Match[str] | None:
+    """The unit a figure question asks in, parsed once per question."""
+    unit = ASKED_UNIT.match(question.right)
+    if unit and unit.group().lstrip("个") not in segment(question.right):
+        return None  # a word that begins like a unit: "多少个元素" asks no money
+    return unit
 
 
 def names_a_thing(span: str, added: str, question: Question) -> bool:

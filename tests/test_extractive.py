@@ -239,6 +239,17 @@ def test_a_question_for_what_a_named_person_is_is_answered_by_their_role(
 
 
 @pytest.mark.fast
+def test_a_figure_asked_in_a_unit_is_the_run_written_in_it() -> None:
+    # "由12万吨增加到30万吨" is a change between figures, not a doer before the question's 增长, and
+    # it holds no 倍: the run after 增长 that does is the answer.
+    sentence = "全县粮食年产量由12万吨增加到30万吨，增长1.5倍，居全省前列。"
+    assert asked_span(parse_question("全县粮食产量增长了多少倍？"), sentence)[0] == "增长1.5倍"
+    sentence = "全县粮食年产量由12万吨增加到30万吨，增幅居全省前列，增长1.5倍。"
+    assert asked_span(parse_question("全县粮食产量增长了多少倍？"), sentence)[0] == "增长1.5倍"
+    assert asked_span(parse_question("这个项目由谁承建？"), "这个项目由青石公司承建。")[0] == "这个项目由青石公司承建"
+
+
+@pytest.mark.fast
 def test_a_name_after_a_verb_or_a_party_role_has_no_role_before_it() -> None:
     question = parse_question("邓某是谁？")  # a role found answers with APPOSITION_ALIGNMENT
     assert asked_span(question, "后李某将邓某介绍给王某认识。")[1] < APPOSITION_ALIGNMENT
