@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from .chunk import next_chunk_id
 from .config import Config
@@ -43,6 +43,9 @@ class Retrieval:
     passages: list[Passage]
     query_vector: list[float]
     unmatched_anchors: list[str]
+    # The next top_k passages of the fused ranking: read when the reader rules out every sentence of the
+    # first ones (another year's review, another city's report).
+    further: list[Passage] = field(default_factory=list)
 
 
 def reciprocal_rank_fusion(
@@ -114,26 +117,25 @@ def retrieve(
         [config.dense_weight, config.keyword_weight, config.anchor_weight],
         k=config.rrf_k,
     )
-    passages: list[Passage] = []
-    for chunk_id, score in fused:
-        meta = metadata.get(chunk_id)
-        if meta is None:
-            continue
-        passages.append(
-            Passage(
-                chunk_id=chunk_id,
-                doc=meta["doc_id"],
-                title=meta.get("title", ""),
-                section=meta.get("section", ""),
-                text=meta["text"],
-                score=score,
-                page=meta.get("page"),
-            )
+    passages = [
+        Passage(
+            chunk_id=chunk_id,
+            doc=meta["doc_id"],
+            title=meta.get("title", ""),
+            section=meta.get("section", ""),
+            text=meta["text"],
+            score=score,
+            page=meta.get("page"),
         )
-        if len(passages) == config.top_k:
-            break
+        for chunk_id, score in fused
+        if (meta := metadata.get(chunk_id)) is not None
+    ][: 2 * config.top_k]
+    passages = _with_what_follows(passages, generation)
     return Retrieval(
-        passages=_with_what_follows(passages, generation), query_vector=query_vector, unmatched_anchors=unmatched
+        passages=passages[: config.top_k],
+        query_vector=query_vector,
+        unmatched_anchors=unmatched,
+        further=passages[config.top_k :],
     )
 
 

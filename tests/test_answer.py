@@ -8,7 +8,10 @@ import pytest
 
 from assistant import Config, InputError, answer, answer_stream, build_index
 from assistant.config import DEFAULT_CORPUS_DIR
+from assistant.embed import get_embedder
 from assistant.evaluate import judge, run_eval
+from assistant.retrieve import retrieve
+from assistant.store import open_store
 
 from .conftest import dev_questions
 
@@ -127,3 +130,21 @@ def test_a_list_announced_at_a_chunk_s_end_is_answered_whole(fresh_config: Confi
     assert "2、电源线与金属吊线接触" in said and "3、围墙配电箱有烧焦痕迹，可推断曾发生短路" in said
     assert "另查明" not in said
     assert result.sources[0].text.count("勘验情况如下：") == 1  # the chunk overlap is not repeated
+
+
+def test_when_every_first_passage_is_ruled_out_the_next_ones_are_read(fresh_config: Config, tmp_path) -> None:
+    report = tmp_path / "report.txt"
+    report.write_text(
+        "青石市政府工作报告\n\n2019年工作回顾\n\n全市农民人均纯收入12000元，增长9%，农民收入增速连续五年高于城镇居民。\n\n"
+        "2020年工作安排\n\n今年的主要预期目标是：全市生产总值增长7%，农民人均纯收入增长8%。\n",
+        encoding="utf-8",
+    )
+    config = fresh_config.replace(top_k=1)
+    build_index([report], config=config)
+    question = "今年全市农民人均纯收入增长多少？"
+    # The case: the one passage read first reviews 2019, whose 增长9% is not this year's.
+    first = retrieve(question, open_store(config).open(), get_embedder(config), config)
+    assert first.passages[0].section == "2019年工作回顾" and first.further[0].section == "2020年工作安排"
+    result = answer(question, config=config, mode="extractive")
+    assert result.found and "8%" in result.text.split("\n\n", 1)[0] and "9%" not in result.text
+    assert result.checks[0].startswith("the first passages are about another period")

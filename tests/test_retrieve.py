@@ -82,6 +82,14 @@ def test_only_the_anchored_report_s_passages_gain_from_the_year(three_reports: C
             assert passage.score == pytest.approx(plain[chunk_id].score)
 
 
+def test_the_further_passages_are_the_next_of_the_same_ranking(three_reports: Config) -> None:
+    question = "专利授权量是多少件？"
+    retrieval = _retrieve(question, three_reports.replace(top_k=3))
+    deeper = _retrieve(question, three_reports.replace(top_k=6)).passages
+    assert len(retrieval.passages) == len(retrieval.further) == 3
+    assert [p.chunk_id for p in retrieval.passages + retrieval.further] == [p.chunk_id for p in deeper]
+
+
 def test_a_year_or_place_no_report_names_is_reported_unmatched(three_reports: Config) -> None:
     assert _retrieve("2015年专利授权量是多少件？", three_reports).unmatched_anchors == ["2015"]
     assert _retrieve("杭州市专利授权量是多少件？", three_reports).unmatched_anchors == ["杭州市"]
