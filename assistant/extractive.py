@@ -586,12 +586,25 @@ def asked_span(question: Question, sentence: str, lead: str = "") -> tuple[str, 
     best: tuple[float, float, int, int] | None = None
     marker = CAUSE_MARKER if question.kind == "reason" else AGENT_MARKER
     copula = question.left.endswith("是") and not question.right.strip(SLOT_EDGE)
+    each_asked = question.kind == "number" and bool(EACH_ASKED.search(question.text))
     for start, end in _introduced_runs(sentence, _unshared_runs(sentence, distance), marker):
         span = _strip_edges(sentence[start:end])
         if not span:
             continue
         before, after = _neighbour(distance, sentence, start - 1, -1), _neighbour(distance, sentence, end, 1)
         introduced = _is_introduced(sentence, start, marker)
+        if not (introduced and question.kind == "reason") and not each_asked:
+            # Question words on the wrong side past a clause end open the next clause (or close the one
+            # before): in "A增长8%，B增长10%", B's words say nothing of 8%. (A cause binds both sides, and
+            # a question for each thing's figure asks for the next one too.)
+            if after and after[0] == "left" and SPAN_END.search(sentence, end, _next_shared(distance, end, 1)):
+                after = None
+            if (
+                before
+                and before[0] == "right"
+                and SPAN_END.search(sentence, _next_shared(distance, start - 1, -1), start)
+            ):
+                before = None
         if introduced and question.kind == "reason":
             # "由于X，比赛推迟" and "比赛推迟，意图X": the marker binds the cause to the question's words
             # on either side.
@@ -626,7 +639,7 @@ def asked_span(question: Question, sentence: str, lead: str = "") -> tuple[str, 
         span = _strip_edges(sentence[start:end])
     span = span + _head_noun(question, sentence, end)
     clause = clause_around(sentence, _listed_names_start(sentence, start) if question.kind == "person" else start, end)
-    if question.kind == "number" and EACH_ASKED.search(question.text):
+    if each_asked:
         left, right = clause_bounds(sentence, start, end)
         clause = _strip_edges(sentence[left : _figure_clauses_end(sentence, right)])
     if question.asks_description:
@@ -939,6 +952,13 @@ def _neighbour(distance: list[Shared], sentence: str, at: int, step: int) -> Sha
             block.append(distance[at])  # type: ignore[arg-type]
         at += step
     return min(block, key=lambda shared: shared[1]) if block else None
+
+
+def _next_shared(distance: list[Shared], at: int, step: int) -> int:
+    """Where the nearest shared character from `at` on stands (the sentence's end when none does)."""
+    while 0 <= at < len(distance) and distance[at] is None:
+        at += step
+    return max(at, 0)
 
 
 def _find_all(text: str, piece: str) -> list[int]:

@@ -250,6 +250,22 @@ def test_a_figure_asked_in_a_unit_is_the_run_written_in_it() -> None:
 
 
 @pytest.mark.fast
+@pytest.mark.parametrize(
+    ("question", "sentence"),
+    [
+        (
+            "今年我市的农民人均纯收入增长多少？",
+            "工业产值增长10%，城镇居民人均可支配收入增长12%，农民人均纯收入增长13%，粮食产量稳定。",
+        ),
+        ("青石市的农民人均纯收入增长多少？", "全年城镇居民人均收入增长12%，农民人均纯收入增长13%。"),
+    ],
+)
+def test_the_next_item_of_a_list_says_nothing_of_the_figure_before_it(question: str, sentence: str) -> None:
+    # "…增长12%，农民人均纯收入…": the question's words after 12% open the next item, not 12%'s.
+    assert asked_span(parse_question(question), sentence)[0].startswith("农民人均纯收入增长13%")
+
+
+@pytest.mark.fast
 def test_a_name_after_a_verb_or_a_party_role_has_no_role_before_it() -> None:
     question = parse_question("邓某是谁？")  # a role found answers with APPOSITION_ALIGNMENT
     assert asked_span(question, "后李某将邓某介绍给王某认识。")[1] < APPOSITION_ALIGNMENT
