@@ -12,6 +12,7 @@ from .config import Config
 from .errors import AssistantError, InputError
 from .extractive import (
     UNCONFIRMED_REFUSED_BELOW,
+    Reading,
     answer_from,
     answers_question,
     is_confident,
@@ -25,7 +26,7 @@ from .followup import condense_by_rules, keeps_subject, user_turns
 from .indexing import BuildReport, Progress, sync_index
 from .ingest import Document, SkippedFile, load_documents, read_document, read_documents
 from .prompts import language_of
-from .question import parse_question
+from .question import Question, parse_question
 from .results import Answer
 from .retrieve import Retrieval, retrieve
 from .store import check_compatible, open_store
@@ -313,18 +314,33 @@ def _read_passages(
     )
     if not reading_question.kind:  # a translation keeps the kind the English question word says
         reading_question = replace(reading_question, kind=asked.kind)
-    reading = read(reading_question, retrieval.passages, embeddings, retrieval.query_vector, language_of(question))
-    read_on: list[str] = []
-    if retrieval.further and reading.candidates and all(c.contradicted for c in reading.candidates):
-        # Years, places and names rule sentences out only in reading: when they rule out all of the first
-        # passages ("今年" asked, and every one reviews a past year), the next ones may hold the answer.
-        further = replace(retrieval, passages=retrieval.further, further=[])
-        further_reading = read(
-            reading_question, further.passages, embeddings, further.query_vector, language_of(question)
-        )
-        if any(not c.contradicted for c in further_reading.candidates):
-            retrieval, reading = further, further_reading
-            read_on = ["the first passages are about another period, place or name: the next ones read"]
+    retrieval, reading, read_on = _read_on(reading_question, retrieval, embeddings, language_of(question))
+    text, found, sources, checks, used_mode = _answer_reading(
+        question, queries, retrieval, reading, chat_model, mode, confident=confident
+    )
+    return text, found, sources, [*read_on, *checks], used_mode
+
+
+def _read_on(
+    reading_question: Question, retrieval: Retrieval, embeddings, lang: str
+) -> tuple[Retrieval, Reading, list[str]]:
+    """The reading of the passages, or of the next ones when years, places and names rule out every
+    sentence of these ("今年" asked, and every passage reviews a past year): those rule sentences out
+    only in reading, after retrieval ranked them. Returns the passages read, the reading and a check."""
+    reading = read(reading_question, retrieval.passages, embeddings, retrieval.query_vector, lang)
+    if not (retrieval.further and reading.candidates and all(c.contradicted for c in reading.candidates)):
+        return retrieval, reading, []
+    further = replace(retrieval, passages=retrieval.further, further=[])
+    further_reading = read(reading_question, further.passages, embeddings, further.query_vector, lang)
+    if all(c.contradicted for c in further_reading.candidates):
+        return retrieval, reading, []
+    return further, further_reading, ["the first passages are about another period, place or name: the next ones read"]
+
+
+def _answer_reading(
+    question: str, queries: Queries, retrieval: Retrieval, reading: Reading, chat_model, mode: str, *, confident: bool
+):
+    """The answer a reading gives, as `_read_passages` returns it."""
     # A translation is answered extractively only when the reading is confident (the model's wording may
     # not be the text's); otherwise the model reads it.
     translated = queries.reading_is_question and language_of(queries.reading) != language_of(question)
@@ -339,7 +355,7 @@ def _read_passages(
     if reading.question.asks_judgement:
         return (
             *refuse(question, retrieval, reading.flagged),
-            [*read_on, "a yes/no judgement: no sentence states it"],
+            ["a yes/no judgement: no sentence states it"],
             "extractive",
         )
     # auto asks the model about a reading of the question's own words or of its translation (a term bag
@@ -347,13 +363,12 @@ def _read_passages(
     # in sentences the reader refused and trims spans the reader cut wrong.
     unsure = queries.reading_is_question and (not sure or is_unsure(reading))
     if chat_model is None or mode == "extractive" or (mode == "auto" and not unsure):
-        return (*extractive, read_on, "extractive")
+        return (*extractive, [], "extractive")
     from .generative import model_reading
 
     try:
         # A translated question is put to the model in Chinese, so that it copies the sentences' words.
         chosen, checks = model_reading(reading, queries.reading if translated else question, chat_model)
-        checks = [*read_on, *checks]
     except AssistantError as exc:  # the model's words failed a check: a sure enough extractive reading stands
         log.info("model reading rejected: %s", exc)
         weak = reading.best is not None and (
@@ -361,15 +376,11 @@ def _read_passages(
         )
         if sure and weak:
             refused = refuse(question, retrieval, reading.flagged)
-            return (
-                *refused,
-                [*read_on, f"model reading rejected: {exc}", "an unconfirmed weak reading: refused"],
-                "extractive",
-            )
-        return (*extractive, [*read_on, f"model reading rejected: {exc}", "answered extractively"], "extractive")
+            return (*refused, [f"model reading rejected: {exc}", "an unconfirmed weak reading: refused"], "extractive")
+        return (*extractive, [f"model reading rejected: {exc}", "answered extractively"], "extractive")
     except Exception as exc:  # a server that went away, a broken model
         log.warning("the language model failed, answering extractively: %s", exc)
-        return (*extractive, [*read_on, f"model failed: {exc}", "answered extractively"], "extractive")
+        return (*extractive, [f"model failed: {exc}", "answered extractively"], "extractive")
     if chosen is None:
         return (*refuse(question, retrieval, reading.flagged), checks, "llm")
     return (*answer_from(chosen, question, retrieval.passages, reading.flagged), checks, "llm")

@@ -921,6 +921,8 @@ def _said_by_lead(text: str, sentence: str, lead: str) -> str:
     """The text with the words blanked that the lead says and the sentence does not: "目标是" of
     "…收入增长目标是多少" stands in "今年…主要预期目标是：", which says it of every item of the list
     the sentence goes on with, so it parts the question word from nothing there."""
+    if not lead:
+        return text
     blanked = list(text)
     i = 0
     while i < len(text):
@@ -955,7 +957,8 @@ def _neighbour(distance: list[Shared], sentence: str, at: int, step: int) -> Sha
 
 
 def _next_shared(distance: list[Shared], at: int, step: int) -> int:
-    """Where the nearest shared character from `at` on stands (the sentence's end when none does)."""
+    """Where the nearest shared character from `at` on, in the direction of `step`, stands (the
+    sentence's end in that direction when none does)."""
     while 0 <= at < len(distance) and distance[at] is None:
         at += step
     return max(at, 0)
@@ -1072,8 +1075,8 @@ def _counts_alike(span: str, question: Question) -> bool:
 
 def fits_question(span: str, question: Question) -> bool:
     """Of the asked kind. A figure question is answered by a figure the question does not give
-    (its measure word may be the question's: "五个" for "几个堂区"), and by a percentage only when
-    it asks for a rate or a change."""
+    (its measure word may be the question's: "五个" for "几个堂区"), in the unit it asks in ("多少倍"),
+    and by a percentage only when it asks for a rate or a change."""
     if question.kind != "number":
         return fits_kind(span, question.kind)
     unit = _asked_unit(question)
