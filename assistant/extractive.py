@@ -219,6 +219,12 @@ CONSEQUENCE_WORDS = frozenset({"故", "因此", "因而", "所以", "于是", "�
 APPOSITION_ALIGNMENT = 0.9
 # A run in a clause naming the question's whole subject gains this much over one naming none.
 WEIGHT_CLAUSE_SUBJECT = 0.6
+# The words that join the items of a list ("甲、乙和丙", "从甲到乙"), and what stands between two
+# items of one list: a joiner, or other items between enumeration commas.
+LIST_JOIN = r"(?:、|和|与|及|以及|或|跟|同|到)"
+PEER_GAP = re.compile(
+    rf"[”」》)）]?(?:{LIST_JOIN}|(?:、[^，。；：！？、\s]{{1,8}})+(?:、|和|与|及|以及|或))[“「《(（]?"
+)
 MIN_COVERAGE = 0.45
 MIN_ALIGNMENT = 0.25
 MIN_SIMILARITY = {"zh": 0.80, "en": 0.75}
@@ -1134,6 +1140,24 @@ def _counts_another_noun(span: str, sentence: str, question: Question) -> bool:
         return False
     noun = leading_nouns((span + sentence[at + len(span) :])[counts[-1].end :][:NAME_CHARS])
     return bool(noun) and not set(noun) & set(head)
+
+
+def peer_of_subject(question: Question, sentence: str, start: int, end: int) -> str:
+    """The name of the question that the words at start:end are listed beside ("从陈立伟到孙雅琴",
+    "陈立伟、孙雅琴" for "陈立伟演的谁"), or "": another item of the subject's own list is its peer,
+    not something the sentence says of it. A question that asks for a companion ("谁和陈立伟…")
+    is answered by a peer."""
+    span = sentence[start:end]
+    for name in (n for n in names_in(question.text) if len(n) > 1):
+        named = re.escape(name)
+        if name in span or span in name or re.search(rf"{LIST_JOIN}{named}|{named}{LIST_JOIN}", question.text):
+            continue
+        for at in _find_all(sentence, name):
+            (first, first_end), (second, _) = sorted([(at, at + len(name)), (start, end)])
+            gap = sentence[first_end:second]
+            if PEER_GAP.fullmatch(gap) and (gap != "到" or sentence[first - 1 : first] == "从"):
+                return name
+    return ""
 
 
 def asks_change(question: Question) -> bool:

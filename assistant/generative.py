@@ -32,6 +32,7 @@ from .extractive import (
     clause_bounds,
     gives_answer,
     names_an_earlier_work,
+    peer_of_subject,
     predicate_words,
     subject_share_at,
     with_span,
@@ -143,6 +144,8 @@ def _failed_check(chosen: Candidate, start: int, end: int, reading: Reading, que
         return f"the model's words {located!r} are a piece of a longer number"
     if cuts_a_name(start, end, sentence):
         return f"the model's words {located!r} are a piece of a longer name"
+    if peer := peer_of_subject(reading.question, sentence, start, end):
+        return f"the model's words {located!r} are listed beside {peer!r}, the subject asked about"
     if not clause_shares_subject(start, end, sentence, reading):
         return f"the clause of {located!r} names nothing the question asks about"
     if not clause_holds_predicate(start, end, sentence, reading):

@@ -239,6 +239,22 @@ def test_a_clause_about_an_earlier_work_does_not_answer_for_its_sequel(base_conf
     assert chosen is not None and "2001年" in chosen.span
 
 
+def test_a_name_listed_beside_the_asked_subject_is_its_peer_not_an_answer(base_config: Config) -> None:
+    for text in (
+        "从陈立伟到孙雅琴，几位老演员都在《春江晚照》中担纲主演。",
+        "陈立伟、孙雅琴在《春江晚照》中担纲主演。",
+    ):
+        question, reading = _reading(base_config, "陈立伟在《春江晚照》中演的谁？", (text,))
+        with pytest.raises(AssistantError, match="listed beside '陈立伟'"):
+            model_reading(reading, question, _model("孙雅琴"))
+    # Asked for the subject's companion, the peer answers.
+    question, reading = _reading(
+        base_config, "谁和陈立伟在《春江晚照》中担纲主演？", ("陈立伟与孙雅琴在《春江晚照》中担纲主演。",)
+    )
+    chosen, _ = model_reading(reading, question, _model("孙雅琴"))
+    assert chosen is not None and "孙雅琴" in chosen.span
+
+
 def test_words_announcing_what_follows_are_no_answer_of_the_model_or_the_reader(base_config: Config) -> None:
     texts = ("青石区安监局派员前往事发现场进行勘验，勘验情况如下：",)
     question, reading = _reading(base_config, "青石区安监局的现场勘查结果是？", texts)
