@@ -219,11 +219,10 @@ CONSEQUENCE_WORDS = frozenset({"故", "因此", "因而", "所以", "于是", "�
 APPOSITION_ALIGNMENT = 0.9
 # A run in a clause naming the question's whole subject gains this much over one naming none.
 WEIGHT_CLAUSE_SUBJECT = 0.6
-# The words that join the items of a list ("甲、乙和丙", "从甲到乙"), and what stands between two
-# items of one list: a joiner, or other items between enumeration commas.
-LIST_JOIN = r"(?:、|和|与|及|以及|或|跟|同|到)"
+# What stands between two names of one list: a joiner ("甲、乙", "甲以及乙", "从甲到乙"), or other
+# items between enumeration commas ("甲、丙、乙").
 PEER_GAP = re.compile(
-    rf"[”」》)）]?(?:{LIST_JOIN}|(?:、[^，。；：！？、\s]{{1,8}})+(?:、|和|与|及|以及|或))[“「《(（]?"
+    rf"[”」》)）]?(?:以?{NAME_JOINER}|到|(?:、[^，。；：！？、\s]{{1,8}})+以?{NAME_JOINER})[“「《(（]?"
 )
 MIN_COVERAGE = 0.45
 MIN_ALIGNMENT = 0.25
@@ -1150,7 +1149,8 @@ def peer_of_subject(question: Question, sentence: str, start: int, end: int) -> 
     span = sentence[start:end]
     for name in (n for n in names_in(question.text) if len(n) > 1):
         named = re.escape(name)
-        if name in span or span in name or re.search(rf"{LIST_JOIN}{named}|{named}{LIST_JOIN}", question.text):
+        companion = rf"(?:{NAME_JOINER}|[跟同]){named}|{named}{NAME_JOINER}"  # "谁和甲…", "甲与谁…"
+        if name in span or span in name or re.search(companion, question.text):
             continue
         for at in _find_all(sentence, name):
             (first, first_end), (second, _) = sorted([(at, at + len(name)), (start, end)])
