@@ -302,6 +302,40 @@ def coverage_of(text: str, weights: dict[str, float]) -> float:
     return sum(w for term, w in weights.items() if term in lowered) / total
 
 
+def words_written(text: str, weights: dict[str, float]) -> float:
+    """The weighted share of the question's words the text writes, a word and its parts (jieba's
+    search pieces "电影", "影票", "票房" of "电影票房") counted as one: a text that writes some of them
+    ("春节档票房冠军") writes the share of the word's characters they cover."""
+    groups = _word_groups(tuple(weights))
+    total = sum(max(weights[t] for t in members) for members in groups.values())
+    if not total:
+        return 0.0
+    lowered = text.lower()
+    written = sum(
+        max(weights[t] for t in members) * _share_written(w, members, lowered) for w, members in groups.items()
+    )
+    return written / total
+
+
+@functools.lru_cache(maxsize=256)
+def _word_groups(terms: tuple[str, ...]) -> dict[str, tuple[str, ...]]:
+    """Each word no other term contains, with the terms it contains (itself included)."""
+    whole = [t for t in terms if not any(t != u and t in u for u in terms)]
+    return {w: tuple(t for t in terms if t in w) for w in whole}
+
+
+def _share_written(word: str, parts: tuple[str, ...], text: str) -> float:
+    """The share of the word's characters that the text writes, whole or in its parts."""
+    if word in text:
+        return 1.0
+    covered: set[int] = set()
+    for part in parts:
+        if part in text:
+            at = word.find(part)
+            covered.update(range(at, at + len(part)))
+    return len(covered) / len(word)
+
+
 def similarities(embeddings, query_vector: list[float], texts: list[str]) -> list[float]:
     if not texts:
         return []
@@ -458,7 +492,11 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
                 sentence,
                 span,
                 figures,
-                coverage,
+                # The bar is cleared by either count: the pieces credit a sentence that writes a
+                # compound whole, the words one that writes part of it ("票房" of "电影票房"). A sentence
+                # whose context leaves a year or place of the question unnamed gets no part credit:
+                # it may be another place's figure.
+                coverage if unnamed else max(coverage, words_written(context, weights)),
                 subject_coverage,
                 alignment,
                 similarity,

@@ -40,6 +40,7 @@ from assistant.extractive import (
     role_asked_of,
     subject_share_at,
     whole_list,
+    words_written,
     written_in,
 )
 from assistant.figures import find_figures
@@ -318,6 +319,16 @@ def test_long_sentences_are_read_in_clauses() -> None:
     assert len(units) > 2 and all(len(u) <= 100 for u in units[:-1]) and units[-1] == "短句。"
     assert "".join(units) == text
     assert [lead for _, lead in reading_units(text)][:2] == ["", "第0项工作按计划完成，"]
+
+
+@pytest.mark.fast
+def test_a_word_and_its_search_pieces_count_once() -> None:
+    # jieba's search pieces of "灯会门票" ("灯会", "门票", "会门"): a text that writes only "门票"
+    # writes half of the word, not one of four terms.
+    weights = {"灯会": 1.0, "会门": 1.0, "门票": 1.0, "灯会门票": 2.0, "收入": 1.0}
+    assert words_written("全年门票收入3亿元", weights) == pytest.approx((2.0 * 0.5 + 1.0) / 3.0)
+    assert words_written("灯会门票收入3亿元", weights) == pytest.approx(1.0)
+    assert words_written("全年旅游收入3亿元", weights) == pytest.approx(1.0 / 3.0)
 
 
 @pytest.mark.fast
@@ -738,3 +749,11 @@ def test_a_question_naming_only_its_subject_asks_about_that_subject() -> None:
     assert subject_share_at(question, "青石湖位于云河县北部，湖面海拔1200米。", 0) == 1.0
     # With another term naming the subject, the word beside the question word stays the predicate.
     assert subject_share_at(parse_question("青石湖的水位上涨了多少？"), "河水上涨了2米。", 0) == 0.0
+
+
+def test_a_sentence_writing_part_of_a_compound_word_writes_part_of_it(embeddings) -> None:
+    # "电影票房" asked, "票房" written: jieba's search pieces of the compound ("电影", "影票",
+    # "电影票") must not count as four words the sentence misses.
+    passages = [_passage("《长河》总票房破20亿，成为2024年春节档票房冠军。"), _passage("春节档共有8部新片上映。")]
+    reading = _read("2024春节档电影票房冠军", passages, embeddings)
+    assert answers_question(reading) and reading.best.span == "长河"
