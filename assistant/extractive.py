@@ -254,7 +254,7 @@ class Candidate:
     sentence: str
     span: str
     figures: tuple[Figure, ...]
-    coverage: float
+    coverage: float  # of the question's terms, as the bar counts them (see `read`)
     subject_coverage: float  # of the question's subject terms, in the sentence itself
     alignment: float
     similarity: float
@@ -304,8 +304,8 @@ def coverage_of(text: str, weights: dict[str, float]) -> float:
 
 def words_written(text: str, weights: dict[str, float]) -> float:
     """The weighted share of the question's words the text writes, a word and its parts (jieba's
-    search pieces "电影", "影票", "票房" of "电影票房") counted as one: a text that writes some of them
-    ("春节档票房冠军") writes the share of the word's characters they cover."""
+    search pieces "发源", "源地" of "发源地") counted as one: a text that writes some of them
+    ("发源于") writes the share of the word's characters they cover."""
     groups = _word_groups(tuple(weights))
     total = sum(max(weights[t] for t in members) for members in groups.values())
     if not total:
@@ -493,7 +493,7 @@ def read(question: Question, passages: list[Passage], embeddings, query_vector: 
                 span,
                 figures,
                 # The bar is cleared by either count: the pieces credit a sentence that writes a
-                # compound whole, the words one that writes part of it ("票房" of "电影票房"). A sentence
+                # compound whole, the words one that writes part of it ("发源" of "发源地"). A sentence
                 # whose context leaves a year or place of the question unnamed gets no part credit:
                 # it may be another place's figure.
                 coverage if unnamed else max(coverage, words_written(context, weights)),
