@@ -40,7 +40,7 @@ from .extractive import (
 from .figures import added_numbers, find_figures
 from .followup import needs_context, user_turns
 from .hanzi import HANZI_CHAR
-from .keyword import ORGANISATION_TAG, PLACE_TAG, tagged_words
+from .keyword import ORGANISATION_TAG, PLACE_TAG, VERB_TAG, tagged_words
 from .prompts import language_of, template
 from .question import parse_question
 
@@ -67,6 +67,9 @@ ENCLOSING = ("《》", "“”", "「」", "〈〉")
 # open their own; and how many hanzi may stand before one that still opens it ("被告人黄某", "其中李某").
 OPENING_KINDS = ("person", "entity", "place", "time")
 SUBJECT_LEAD_CHARS = 3
+# Words jieba tags as verbs that introduce an example or a restatement ("such as", "namely"): the
+# words after them are what the clauses that follow speak of.
+INTRODUCING_VERBS = frozenset({"如", "例如", "比如", "譬如", "像", "包括", "即"})
 # Abridged words: at least this many characters, standing in a stretch at most this many times as long.
 MIN_ABRIDGED_CHARS = 4
 ABRIDGED_GROWTH = 3
@@ -268,9 +271,14 @@ def cuts_a_name(start: int, end: int, sentence: str) -> bool:
 def governed(start: int, end: int, sentence: str, reading: Reading) -> tuple[int, int]:
     """The clauses the words speak for: their own, and for a name or a time that opens its clause,
     the clauses after it too, since a Chinese subject or opening time governs the comma clauses that
-    follow ("吴京主演的电影总票房达到300亿元，成为首个…的演员"; "2022年12月9日，C919首次交付")."""
+    follow ("吴京主演的电影总票房达到300亿元，成为首个…的演员"; "2022年12月9日，C919首次交付").
+    Words after a verb are its object or its time ("决定3月1日召开年会，并建议…"): they open nothing,
+    unless the verb only introduces them ("如解脲支原体，则缺乏该酶")."""
     left, right = clause_bounds(sentence, start, end)
-    opens_clause = len(HANZI_CHAR.findall(sentence[left:start])) <= SUBJECT_LEAD_CHARS
+    lead = sentence[left:start]
+    opens_clause = len(HANZI_CHAR.findall(lead)) <= SUBJECT_LEAD_CHARS and not any(
+        tag == VERB_TAG and word not in INTRODUCING_VERBS for word, tag in tagged_words(lead)
+    )
     return (left, len(sentence)) if reading.question.kind in OPENING_KINDS and opens_clause else (left, right)
 
 

@@ -49,6 +49,7 @@ def tokenize(text: str) -> list[str]:
 NAME_TAGS = ("nr", "ns", "nt", "nz", "eng")
 PLACE_TAG = "ns"
 ORGANISATION_TAG = "nt"
+VERB_TAG = "v"
 # jieba's tags of localisers (西北部, 外面) and place words (市内, 家里).
 LOCALISER_TAGS = ("f", "s")
 

@@ -318,6 +318,19 @@ def test_a_name_that_opens_its_clause_speaks_for_the_clauses_after_it(base_confi
         model_reading(reading, question, _model("2.36万元"))
 
 
+def test_a_time_after_a_verb_does_not_speak_for_the_clauses_after_it(base_config: Config) -> None:
+    # "决定3月1日召开理事会年会" holds the time of another meeting: the asked one is in the last clause.
+    question, reading = _reading(
+        base_config,
+        "青年论坛什么时候开幕？",
+        ("6月2日，组委会召开会议，决定3月1日召开理事会年会，并建议青年论坛于4月8日在江北开幕。",),
+    )
+    with pytest.raises(AssistantError, match="names nothing the question asks about"):
+        model_reading(reading, question, _model("3月1日"))
+    chosen, checks = model_reading(reading, question, _model("4月8日"))
+    assert chosen is not None and "4月8日" in chosen.span and "subject checked" in checks
+
+
 def test_a_place_for_a_question_naming_only_its_subject_is_accepted(base_config: Config) -> None:
     # "青石湖在哪里" names nothing but the lake: the clause naming the lake is about what was asked.
     question, reading = _reading(base_config, "青石湖在哪里？", ("青石湖位于云河县北部，湖面海拔1200米。",))
