@@ -22,6 +22,8 @@ PROJECT_ROOT = PACKAGE_DIR.parent
 RUN_FROM_PROJECT = (PROJECT_ROOT / "pyproject.toml").is_file() and (PROJECT_ROOT / "prompts").is_dir()
 PROMPTS_DIR = PROJECT_ROOT / "prompts" if RUN_FROM_PROJECT else PACKAGE_DIR / "templates"
 DEFAULT_CORPUS_DIR = PROJECT_ROOT / "corpus" if RUN_FROM_PROJECT else PACKAGE_DIR / "corpus"
+# The words an on/off setting accepts from the environment.
+SWITCH_WORDS = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
 
 
 def _user_dir(variable: str, fallback: str) -> Path:
@@ -81,6 +83,12 @@ class Config:
     # "openai:<model>@<base_url>" for any OpenAI-compatible server.
     llm: str = "local"
     llm_threads: int = 2
+    # llama.cpp can repack the weights at load into the layout of its own CPU matrix kernels. On
+    # the development machines (AVX-512) the plain layout read the reader's prompts 1.1x as fast and
+    # generated 0.8x as fast (`bench/bench_llm.py --compare-layouts 2`), and auto's warm p50 on the
+    # external sets fell by 10-16%: a reader's call is mostly prompt (about 140 tokens in, 5 out).
+    # Set it to 1 where that bench says otherwise.
+    llm_repack_weights: bool = False
     llm_context_tokens: int = 4096
     llm_max_answer_tokens: int = 200
 
@@ -136,8 +144,10 @@ def _coerce(type_name: object, raw: str, variable: str) -> object:
             return int(raw)
         if name == "float":
             return float(raw)
-    except ValueError:
-        expected = "a whole number (e.g. 5)" if name == "int" else "a number (e.g. 0.5)"
+        if name == "bool":
+            return SWITCH_WORDS[raw.strip().lower()]
+    except (ValueError, KeyError):
+        expected = {"int": "a whole number (e.g. 5)", "float": "a number (e.g. 0.5)", "bool": "1 or 0"}[name]
         raise ConfigError(f"{variable} must be {expected}, not {raw!r}: fix or unset it.") from None
     if name == "Path":
         return Path(raw)

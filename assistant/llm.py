@@ -64,7 +64,7 @@ _HTTP = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 @functools.lru_cache(maxsize=1)
-def _load_cached(path: str, threads: int, ctx: int) -> _Llama:
+def _load_cached(path: str, threads: int, ctx: int, repack_weights: bool) -> _Llama:
     import xllamacpp as xlc
 
     params = xlc.CommonParams()
@@ -74,6 +74,7 @@ def _load_cached(path: str, threads: int, ctx: int) -> _Llama:
     params.cpuparams.n_threads = threads
     params.cpuparams_batch.n_threads = threads
     params.cache_prompt = True
+    params.no_extra_bufts = not repack_weights  # see Config.llm_repack_weights
     params.cache_ram_mib = 512  # host-RAM copies of older prompt states (default 8 GiB)
     params.ctx_shift = False  # a too-long prompt is an error, never silently truncated
     params.fit_params = False  # keep n_ctx as configured
@@ -99,10 +100,10 @@ def _load_cached(path: str, threads: int, ctx: int) -> _Llama:
     )
 
 
-def load_llama(path: str | Path, threads: int = 2, ctx: int = 4096) -> _Llama:
+def load_llama(path: str | Path, threads: int = 2, ctx: int = 4096, repack_weights: bool = False) -> _Llama:
     """The process-wide llama handle for these settings (loaded on first call)."""
     with _LOAD_LOCK:
-        return _load_cached(str(path), int(threads), int(ctx))
+        return _load_cached(str(path), int(threads), int(ctx), bool(repack_weights))
 
 
 def _tokenize(handle: _Llama, text: str) -> list[int]:
@@ -175,7 +176,7 @@ class LocalChatModel(BaseChatModel):
     """The bundled Qwen2.5-Coder-1.5B-Instruct GGUF, run in-process by xllamacpp.
 
     The llama.cpp server is loaded at first use and shared by every instance in
-    the process (one per (path, threads, ctx)); a lock serialises generations.
+    the process (one per (path, threads, ctx, repack_weights)); a lock serialises generations.
     Greedy decoding (temperature 0) by default. llama.cpp keeps the KV cache of
     the previous prompt and reuses its longest common prefix, so a fixed system
     prompt placed first is only evaluated once.
@@ -184,6 +185,7 @@ class LocalChatModel(BaseChatModel):
     model_path: str
     n_threads: int = 2
     n_ctx: int = 4096
+    repack_weights: bool = False
     max_tokens: int = 200
     temperature: float = 0.0
     stop: list[str] | None = None
@@ -201,13 +203,14 @@ class LocalChatModel(BaseChatModel):
             "model_path": self.model_path,
             "n_threads": self.n_threads,
             "n_ctx": self.n_ctx,
+            "repack_weights": self.repack_weights,
             "max_tokens": self.max_tokens,
             "temperature": self.temperature,
             "stop": self.stop,
         }
 
     def _handle(self) -> _Llama:
-        return load_llama(self.model_path, self.n_threads, self.n_ctx)
+        return load_llama(self.model_path, self.n_threads, self.n_ctx, self.repack_weights)
 
     def load(self) -> float:
         """Load the model now (otherwise done at first use); returns the load seconds."""
@@ -357,6 +360,7 @@ def get_chat_model(config: Config) -> BaseChatModel | None:
             model_path=str(path),
             n_threads=config.llm_threads,
             n_ctx=config.llm_context_tokens,
+            repack_weights=config.llm_repack_weights,
             max_tokens=config.llm_max_answer_tokens,
         )
     if spec.lower().startswith("openai:"):

@@ -9,11 +9,16 @@ same fixed system prompt over ~400-token Chinese contexts:
 3. same system prompt and context, different question: the whole context is reused.
 
 Prints a markdown table. Usage: ``python bench/bench_llm.py [--threads N] [--max-tokens N]``.
+
+``--compare-layouts R`` instead compares the weights as llama.cpp repacks them at load against the
+plain layout (``Config.llm_repack_weights``): R rounds of each, alternating in this one run, over
+prompts shaped like the reader's (its system prompt, three corpus sentences, a development question).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -24,6 +29,10 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from assistant import gguf, llm
 from assistant.config import DEFAULT_CORPUS_DIR, Config
+from assistant.prompts import template
+
+QUESTIONS = Path(__file__).resolve().parent.parent / "tests" / "dev_qa.jsonl"
+READER_PROMPTS = 16
 
 SYSTEM = (
     "你是一个报告问答助手。请只根据用户给出的资料回答问题，不要使用资料以外的知识。"
@@ -71,12 +80,57 @@ def _run(model: llm.LocalChatModel, context: str, question: str, max_tokens: int
     }
 
 
+def _reader_prompts(count: int) -> list[list]:
+    """Prompts shaped like the reader's calls: its system prompt, three corpus sentences, a question."""
+    text = next(DEFAULT_CORPUS_DIR.glob("*.txt")).read_text(encoding="utf-8")
+    sentences = [s + "。" for s in "".join(text.split()).split("。") if len(s) >= 20]
+    questions = [json.loads(line)["q"] for line in QUESTIONS.read_text(encoding="utf-8").splitlines()]
+    prompts = []
+    for n in range(count):
+        shown = "\n".join(f"[{k}] {s[:120]}" for k, s in enumerate(sentences[3 * n : 3 * n + 3], start=1))
+        question = questions[n % len(questions)]
+        prompts.append(
+            [
+                SystemMessage(template("read_system", "zh")),
+                HumanMessage(template("read", "zh").format(sentences=shown, question=question)),
+            ]
+        )
+    return prompts
+
+
+def compare_layouts(config: Config, path: Path, rounds: int, count: int) -> None:
+    """Plain against repacked weights, alternating in blocks in this one run, on the reader's prompts."""
+    prompts = _reader_prompts(count)
+    totals: dict[bool, dict[str, float]] = {}
+    for repack in [False, True] * rounds:
+        model = llm.LocalChatModel(model_path=str(path), n_threads=config.llm_threads, repack_weights=repack)
+        model.load()
+        model.invoke(prompts[0], max_tokens=8)  # the system prompt, cached for the rest
+        sums = totals.setdefault(repack, dict.fromkeys(("prompt_n", "prompt_ms", "predicted_n", "predicted_ms"), 0.0))
+        for messages in prompts[1:]:
+            timings = model.invoke(messages, max_tokens=48).response_metadata["timings"]
+            for key in sums:
+                sums[key] += timings[key]
+    print("| weights | prompt tokens | prompt tok/s | generated tokens | gen tok/s |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for repack, sums in totals.items():
+        print(
+            f"| {'repacked' if repack else 'plain'} | {sums['prompt_n']:.0f} "
+            f"| {1000 * sums['prompt_n'] / sums['prompt_ms']:.1f} | {sums['predicted_n']:.0f} "
+            f"| {1000 * sums['predicted_n'] / sums['predicted_ms']:.1f} |"
+        )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--max-tokens", type=int, default=64)
+    parser.add_argument("--compare-layouts", type=int, default=0, metavar="ROUNDS")
     args = parser.parse_args()
     config = Config.from_env(llm="local", llm_threads=args.threads)
+    if args.compare_layouts:
+        compare_layouts(config, gguf.ensure_gguf(config), args.compare_layouts, READER_PROMPTS)
+        return
 
     start = time.perf_counter()
     path = gguf.ensure_gguf(config)

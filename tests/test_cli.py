@@ -187,7 +187,11 @@ def test_a_read_only_index_still_answers(fresh_config: Config, tmp_path: Path) -
 
 @pytest.mark.parametrize(
     ("variable", "value", "expected"),
-    [("ASSISTANT_TOP_K", "abc", "a whole number"), ("ASSISTANT_DENSE_WEIGHT", "heavy", "a number")],
+    [
+        ("ASSISTANT_TOP_K", "abc", "a whole number"),
+        ("ASSISTANT_DENSE_WEIGHT", "heavy", "a number"),
+        ("ASSISTANT_LLM_REPACK_WEIGHTS", "maybe", "1 or 0"),
+    ],
 )
 def test_a_setting_of_the_wrong_type_is_an_error_naming_it(
     corpus_index: Config, variable: str, value: str, expected: str

@@ -123,3 +123,20 @@ def test_llm_setting_selects_the_model(monkeypatch: pytest.MonkeyPatch) -> None:
     assert type(remote).__name__ == "ChatOpenAI"
     assert remote.model_name == "qwen2.5"
     assert remote.openai_api_base == "http://127.0.0.1:9/v1"
+
+
+@pytest.mark.fast
+def test_the_weight_layout_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ASSISTANT_LLM_REPACK_WEIGHTS", "yes")
+    assert Config.from_env().llm_repack_weights is True
+    monkeypatch.setenv("ASSISTANT_LLM_REPACK_WEIGHTS", "0")
+    assert Config.from_env().llm_repack_weights is False
+
+
+@pytest.mark.llm
+def test_both_weight_layouts_answer_alike(chat: llm.LocalChatModel) -> None:
+    # The layout llama.cpp keeps the weights in changes its speed, not what it answers.
+    messages = _messages("2007年专利授权量是多少？")
+    plain = chat.invoke(messages, max_tokens=24).content
+    repacked = chat.model_copy(update={"repack_weights": True}).invoke(messages, max_tokens=24).content
+    assert "8524" in plain and repacked == plain
