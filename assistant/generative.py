@@ -273,7 +273,7 @@ def governed(start: int, end: int, sentence: str, reading: Reading) -> tuple[int
     the clauses after it too, since a Chinese subject or opening time governs the comma clauses that
     follow ("吴京主演的电影总票房达到300亿元，成为首个…的演员"; "2022年12月9日，C919首次交付").
     Words after a verb are its object or its time ("决定3月1日召开年会，并建议…"): they open nothing,
-    unless the verb only introduces them ("如解脲支原体，则缺乏该酶")."""
+    unless the verb only introduces them ("如青石县，则免收该费")."""
     left, right = clause_bounds(sentence, start, end)
     lead = sentence[left:start]
     opens_clause = len(HANZI_CHAR.findall(lead)) <= SUBJECT_LEAD_CHARS and not any(
