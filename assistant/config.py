@@ -86,7 +86,8 @@ class Config:
     # llama.cpp can repack the weights at load into the layout of its own CPU matrix kernels. On
     # the development machines (AVX-512) the plain layout read the reader's prompts 1.1x as fast and
     # generated 0.8x as fast (`bench/bench_llm.py --compare-layouts 2`), and auto's warm p50 on the
-    # external sets fell by 10-16%: a reader's call is mostly prompt (about 140 tokens in, 5 out).
+    # external sets fell by 7-20% (docs/benchmarks.md): a reader's call is mostly prompt (about 140
+    # tokens in, 5 out).
     # Set it to 1 where that bench says otherwise.
     llm_repack_weights: bool = False
     llm_context_tokens: int = 4096

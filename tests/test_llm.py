@@ -135,8 +135,9 @@ def test_the_weight_layout_is_a_setting(monkeypatch: pytest.MonkeyPatch) -> None
 
 @pytest.mark.llm
 def test_both_weight_layouts_answer_alike(chat: llm.LocalChatModel) -> None:
-    # The layout llama.cpp keeps the weights in changes its speed, not what it answers.
+    # Either layout loads and reads the passage. They round differently, so greedy decoding may word
+    # an answer differently (5 of 437 external questions in auto): the figure is what must agree.
     messages = _messages("2007年专利授权量是多少？")
     plain = chat.invoke(messages, max_tokens=24).content
     repacked = chat.model_copy(update={"repack_weights": True}).invoke(messages, max_tokens=24).content
-    assert "8524" in plain and repacked == plain
+    assert "8524" in plain and "8524" in repacked
