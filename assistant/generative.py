@@ -15,7 +15,7 @@ import logging
 import re
 import unicodedata
 
-from langchain_core.messages import HumanMessage, SystemMessage
+from langchain_core.messages import BaseMessage, HumanMessage, SystemMessage
 
 from .errors import AssistantError
 from .extractive import (
@@ -84,6 +84,17 @@ NO_ANSWER = re.compile(r"^\W*(?:none|无|没有|无法回答|not found)\W*$", re
 FOREIGN_FORM_ASKED = re.compile(r"[英外拉][文语]|文名|语名|缩写|简称|符号|代码|代号|学名|拼写")
 
 
+def read_messages(sentences: list[str], question: str) -> list[BaseMessage]:
+    """The reader's prompt: its fixed system prompt first (llama.cpp reuses it from the cache), then
+    the numbered sentences and the question. `bench/bench_llm.py` times prompts built by it."""
+    lines = "\n".join(f"[{n}] {sentence}" for n, sentence in enumerate(sentences, start=1))
+    lang = language_of(question)
+    return [
+        SystemMessage(template("read_system", lang)),
+        HumanMessage(template("read", lang).format(sentences=lines, question=question)),
+    ]
+
+
 def model_reading(reading: Reading, question: str, chat_model) -> tuple[Candidate | None, list[str]]:
     """The candidate the model chose with the span it copied, or None when it found no answer.
 
@@ -92,12 +103,7 @@ def model_reading(reading: Reading, question: str, chat_model) -> tuple[Candidat
     shown = [c for c in reading.candidates if not c.contradicted][:CANDIDATES_SHOWN]
     if not shown:
         return None, ["no candidate sentences"]
-    lines = "\n".join(f"[{n}] {_excerpt(c)}" for n, c in enumerate(shown, start=1))
-    lang = language_of(question)
-    messages = [
-        SystemMessage(template("read_system", lang)),
-        HumanMessage(template("read", lang).format(sentences=lines, question=question)),
-    ]
+    messages = read_messages([_excerpt(c) for c in shown], question)
     reply = str(chat_model.invoke(messages, max_tokens=READ_MAX_TOKENS).content).strip()
     reply = reply.splitlines()[0].strip() if reply else ""
     checks = [f"model reply: {reply}"]

@@ -29,7 +29,7 @@ from langchain_core.messages import HumanMessage, SystemMessage
 
 from assistant import gguf, llm
 from assistant.config import DEFAULT_CORPUS_DIR, Config
-from assistant.prompts import template
+from assistant.generative import SENTENCE_CHARS, read_messages
 
 QUESTIONS = Path(__file__).resolve().parent.parent / "tests" / "dev_qa.jsonl"
 READER_PROMPTS = 16
@@ -85,17 +85,10 @@ def _reader_prompts(count: int) -> list[list]:
     text = next(DEFAULT_CORPUS_DIR.glob("*.txt")).read_text(encoding="utf-8")
     sentences = [s + "。" for s in "".join(text.split()).split("。") if len(s) >= 20]
     questions = [json.loads(line)["q"] for line in QUESTIONS.read_text(encoding="utf-8").splitlines()]
-    prompts = []
-    for n in range(count):
-        shown = "\n".join(f"[{k}] {s[:120]}" for k, s in enumerate(sentences[3 * n : 3 * n + 3], start=1))
-        question = questions[n % len(questions)]
-        prompts.append(
-            [
-                SystemMessage(template("read_system", "zh")),
-                HumanMessage(template("read", "zh").format(sentences=shown, question=question)),
-            ]
-        )
-    return prompts
+    return [
+        read_messages([s[:SENTENCE_CHARS] for s in sentences[3 * n : 3 * n + 3]], questions[n % len(questions)])
+        for n in range(count)
+    ]
 
 
 def compare_layouts(config: Config, path: Path, rounds: int, count: int) -> None:
