@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from .hanzi import HANZI_CHAR
-from .keyword import question_words, segment
+from .keyword import question_words, segment, tagged_words
 
 # Question words, longest first. The group names the kind of answer they ask for. 何 asks only in
 # compounds: alone it is a surname ("何某") or part of 任何. A closing "是什么样的" asks what a thing is
@@ -77,6 +77,11 @@ ENGLISH_YES_NO = re.compile(r"^\s*(?:is|are|was|were|do|does|did|can|could|has|h
 # Numerals and measure words between a determiner and its noun ("哪一科", "哪三条支流").
 NUMERAL_CHARS = "一二两三四五六七八九十几"
 COUNTING_CHARS = NUMERAL_CHARS + "个些种家国所条部座支款项类只名位"
+# The last word place where 的 joins the determiner's noun to another: after the noun ("国家的"), or
+# after a measure word and the noun ("三条支流的").
+RELATION_JOIN_AT = 2
+# Nouns that ask for a kind of the noun after them ("什么类型的电视剧"), not for its owner.
+KIND_NOUNS = frozenset("类型 种类 类别 品种 类".split())
 # Function characters that join the slot to its context; they are not part of the answer.
 SLOT_EDGE = "是为有了的在于由被将把对从向与和及等即系：:，,、 "
 QUESTION_END = "？?。.!！ \n"
@@ -107,6 +112,19 @@ class Question:
         """The noun a determiner question word governs, past numerals and measure words ("哪三条*支流*")."""
         words = segment(self.right) if self.right else []
         return next((w.lstrip(NUMERAL_CHARS) for w in words if w.strip(COUNTING_CHARS)), "")
+
+    @functools.cached_property
+    def relation(self) -> str:
+        """The noun the determiner's noun is joined to by 的 ("哪条线路的*辅助*路线", "多少比例的*居民*"):
+        the answer is that noun's owner or measure, so it stands in the noun's clause ("是E23线的辅助路线").
+        Not after an adjective ("哪些著名的建筑物") or a kind noun ("什么类型的电视剧": the answer is a
+        kind of the noun, "一部反黑刑侦剧", which the text may name in another clause)."""
+        words = tagged_words(self.right) if self.right else ()
+        joined = next((at for at, (word, _) in enumerate(words[: RELATION_JOIN_AT + 1]) if word == "的"), 0)
+        if not joined or joined + 1 >= len(words):
+            return ""
+        noun, tag = words[joined - 1]
+        return words[joined + 1][0] if tag.startswith("n") and noun not in KIND_NOUNS else ""
 
     @property
     def asks_description(self) -> bool:

@@ -206,6 +206,20 @@ def test_a_figure_beside_the_asked_predicate_is_rejected(base_config: Config) ->
     assert chosen is not None and "8%" in chosen.span and "2.36" not in chosen.span
 
 
+def test_words_outside_the_clause_of_the_noun_the_asked_thing_is_joined_to_are_rejected(
+    base_config: Config,
+) -> None:
+    question, reading = _reading(
+        base_config,
+        "青石镇1990年有多少比例的居民是渔民？",
+        ("青石镇1990年的耕地占56.2%，渔民占全镇居民的12.5%。",),
+    )
+    with pytest.raises(AssistantError, match="not the one that says what was asked"):
+        model_reading(reading, question, _model("56.2%"))
+    chosen, _ = model_reading(reading, question, _model("12.5%"))
+    assert chosen is not None and "12.5%" in chosen.span
+
+
 def test_a_change_question_is_not_answered_by_the_models_amount(base_config: Config) -> None:
     question, reading = _reading(
         base_config, "全市旅游总收入增长了多少？", ("全年实现旅游总收入22亿元，接待游客300万人次。",)

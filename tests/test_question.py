@@ -73,6 +73,15 @@ def test_the_noun_a_determiner_governs_past_numerals_and_measure_words() -> None
     assert parse_question("这座桥由哪家公司设计？").head == "公司"
 
 
+def test_the_noun_the_asked_thing_is_joined_to_by_de() -> None:
+    assert parse_question("该站是哪条线路的终点站？").relation == "终点站"
+    assert parse_question("全市有多少比例的家庭拥有汽车？").relation == "家庭"
+    assert parse_question("该河有哪三条支流的长度超过百公里？").relation == "长度"
+    assert parse_question("这家公司有哪些著名的产品？").relation == "", "著名 is no owner"
+    assert parse_question("这部小说是什么类型的作品？").relation == "", "the answer is a kind of 作品"
+    assert parse_question("这座桥由哪家公司设计？").relation == ""
+
+
 def test_determiners_that_ask_for_a_named_thing() -> None:
     assert parse_question("这座桥由哪家公司设计？").asks_named_thing
     assert parse_question("他与什么单位签订了合同？").asks_named_thing
