@@ -196,28 +196,27 @@ def test_a_figure_from_a_sentence_about_another_subject_is_rejected(base_config:
         model_reading(reading, question, _model("45个"))
 
 
-def test_a_figure_beside_the_asked_predicate_is_rejected(base_config: Config) -> None:
-    question, reading = _reading(
-        base_config, "居民人均可支配收入增长了多少？", ("居民人均可支配收入2.36万元，增长8%。",)
-    )
-    with pytest.raises(AssistantError, match="not the one that says what was asked"):
-        model_reading(reading, question, _model("2.36万元"))
-    chosen, _ = model_reading(reading, question, _model("8%"))
-    assert chosen is not None and "8%" in chosen.span and "2.36" not in chosen.span
-
-
-def test_words_outside_the_clause_of_the_noun_the_asked_thing_is_joined_to_are_rejected(
-    base_config: Config,
+@pytest.mark.parametrize(
+    ("question", "sentence", "wrong", "right"),
+    [
+        ("居民人均可支配收入增长了多少？", "居民人均可支配收入2.36万元，增长8%。", "2.36万元", "8%"),
+        # The noun the asked share is joined to by 的 ("比例的居民") stands in the answer's clause.
+        (
+            "青石镇1990年有多少比例的居民是渔民？",
+            "青石镇1990年的耕地占56.2%，渔民占全镇居民的12.5%。",
+            "56.2%",
+            "12.5%",
+        ),
+    ],
+)
+def test_a_figure_outside_the_clause_of_the_asked_predicate_is_rejected(
+    base_config: Config, question: str, sentence: str, wrong: str, right: str
 ) -> None:
-    question, reading = _reading(
-        base_config,
-        "青石镇1990年有多少比例的居民是渔民？",
-        ("青石镇1990年的耕地占56.2%，渔民占全镇居民的12.5%。",),
-    )
+    question, reading = _reading(base_config, question, (sentence,))
     with pytest.raises(AssistantError, match="not the one that says what was asked"):
-        model_reading(reading, question, _model("56.2%"))
-    chosen, _ = model_reading(reading, question, _model("12.5%"))
-    assert chosen is not None and "12.5%" in chosen.span
+        model_reading(reading, question, _model(wrong))
+    chosen, _ = model_reading(reading, question, _model(right))
+    assert chosen is not None and right in chosen.span and wrong not in chosen.span
 
 
 def test_a_change_question_is_not_answered_by_the_models_amount(base_config: Config) -> None:
