@@ -301,7 +301,7 @@ def clause_shares_subject(start: int, end: int, sentence: str, reading: Reading)
 
 def clause_holds_predicate(start: int, end: int, sentence: str, reading: Reading) -> bool:
     """When the sentence has the question's predicate ("增长" of "增长了多少") or the noun its asked
-    thing is joined to ("居民" of "多少比例的居民"), the model's words stand in its clause:
+    thing is joined to ("家庭" of "多少比例的家庭"), the model's words stand in its clause:
     "收入2.36万元，增长8%" answers the growth with 8%, not 2.36万元."""
     asked = {*predicate_words(reading.question), reading.question.relation}
     predicate = [w for w in asked if len(w) > 1 and w in sentence]

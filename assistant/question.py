@@ -80,7 +80,7 @@ COUNTING_CHARS = NUMERAL_CHARS + "个些种家国所条部座支款项类只名�
 # The last word place where 的 joins the determiner's noun to another: after the noun ("国家的"), or
 # after a measure word and the noun ("三条支流的").
 RELATION_JOIN_AT = 2
-# Nouns that ask for a kind of the noun after them ("什么类型的电视剧"), not for its owner.
+# Nouns that ask for a kind of the noun after them ("什么类型的作品"), not for its owner.
 KIND_NOUNS = frozenset("类型 种类 类别 品种 类".split())
 # Function characters that join the slot to its context; they are not part of the answer.
 SLOT_EDGE = "是为有了的在于由被将把对从向与和及等即系：:，,、 "
@@ -115,10 +115,10 @@ class Question:
 
     @functools.cached_property
     def relation(self) -> str:
-        """The noun the determiner's noun is joined to by 的 ("哪条线路的*辅助*路线", "多少比例的*居民*"):
-        the answer is that noun's owner or measure, so it stands in the noun's clause ("是E23线的辅助路线").
-        Not after an adjective ("哪些著名的建筑物") or a kind noun ("什么类型的电视剧": the answer is a
-        kind of the noun, "一部反黑刑侦剧", which the text may name in another clause)."""
+        """The noun the determiner's noun is joined to by 的 ("哪条线路的*终点站*", "多少比例的*家庭*"):
+        the answer is that noun's owner or measure, so it stands in the noun's clause ("是青石线的终点站").
+        Not after an adjective ("哪些著名的产品") or a kind noun ("什么类型的作品": the answer is a kind
+        of the noun, "一部武侠小说", which the text may name in another clause)."""
         words = tagged_words(self.right) if self.right else ()
         joined = next((at for at, (word, _) in enumerate(words[: RELATION_JOIN_AT + 1]) if word == "的"), 0)
         if not joined or joined + 1 >= len(words):
